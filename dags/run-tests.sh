@@ -5,9 +5,9 @@
 #      the Kubernetes host's);
 #   2. in each other environment, the tests of its pytest marker: -m airflow210 (Fabric's Airflow)
 #      runs what depends on the Airflow version (DAG structure, operators, rehearsals with a
-#      failure and with deferral) and the Data Factory SQL path (the crash matrix's Data Factory
-#      rows among it); not the other task-driver matrices, which hand every Airflow the same
-#      task-instance stand-in;
+#      failure and with deferral) and the Data Factory SQL path's contract and the crash matrix's
+#      Data Factory rows; not the other task-driver matrices (on the Data Factory path too), which
+#      hand every Airflow the same task-instance stand-in;
 #      -m airflow26 (Data Factory's, on Python 3.8) runs imports and structure, operators, a
 #      rehearsal with a failure, the DMS gateway's REST transport, SQL access through
 #      azure-mgmt-datafactory 9.2.0 and a Data Factory crash path; -m airflow31 (the oldest Airflow 3

@@ -39,7 +39,7 @@ on the source (or a SqlVm target) has ended (`steps.wait_for_earlier_runs_sql`, 
 failed at timeoutMinutes): a freeze held in the offline self-hosted runtime's queue could land after this rollback read
 the source writable, leaving it frozen after a RolledBack that says nothing of it.
 Its message (RolledBack, RolledBackTargetKept, WindowMissed, a failure for a person, the one at timeoutMinutes, and
-after any other error, an unexpected SQL error say: `StepContext.with_what_it_did`) lists every action this rollback
+any other error's, an unexpected SQL error's say: `StepContext.with_what_it_did`) lists every action this rollback
 took in this run and pass, across its pokes and tries, once each and in order, then what its last poke found
 (`Actions`: an Airflow Variable keeps them between pokes, as Airflow clears the task's XComs at each).
 Where nothing is in flight into the entry's target, a migration DMS runs of its source into a target the

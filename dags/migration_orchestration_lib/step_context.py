@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_instance_row, task_state_in_run, utc_now
 from migration_orchestration_lib.connections import redact, redacting_logger
 from migration_orchestration_lib.dms_gateway import MigrationTarget
+from migration_orchestration_lib.events import MAX_MESSAGE_LENGTH
 from migration_orchestration_lib.plan import DatabaseMigration, MigrationPlan, SourceServer, TargetServer
 from migration_orchestration_lib.settings import Timing
 
@@ -220,10 +221,15 @@ class StepContext:
     done_so_far: List[str] = field(default_factory=list)
 
     def with_what_it_did(self, message: str) -> str:
-        """`message` followed by `done_so_far` where it leaves any of it unsaid (a failure built from the list says it)."""
+        """`message` followed by `done_so_far` where it leaves any of it unsaid (a failure built from the list says it).
+        An event keeps `MAX_MESSAGE_LENGTH` characters of its message: a long error text gives way to what was done."""
         if all(done in message for done in self.done_so_far):
             return message
-        return "%s (this %s so far: %s)" % (message, self.task_name, "; ".join(self.done_so_far))
+        said = " (this %s so far: %s)" % (self.task_name, "; ".join(self.done_so_far))
+        room = MAX_MESSAGE_LENGTH - len(said)
+        if len(message) > room:
+            message = message[:max(0, room - 3)] + "..."
+        return message + said
 
     @property
     def services(self) -> Any:

@@ -194,3 +194,19 @@ def test_a_rollback_failing_on_an_unexpected_sql_error_says_what_it_did_before_i
         assert "5061" in failed, failed
         assert failed.endswith(" (this rollback so far: canceled migration %s; deleted managed database Sales on mi-prod)" % operation), failed
     assert len(actions_records(rehearsal_world)) == 1, "kept for a person's clear"
+
+
+def test_what_the_rollback_did_outlasts_a_long_error_text_in_the_events_message():
+    """An event keeps MAX_MESSAGE_LENGTH characters of its message (`events.build_event_row`): a long SQL Server or Data
+    Factory error text gives way, not the actions after it. Was: appended after the whole text, they were cut off."""
+    from migration_orchestration_lib.events import MAX_MESSAGE_LENGTH
+    from migration_orchestration_lib.step_context import StepContext
+
+    ctx = StepContext(None, None, {}, None, "rollback", done_so_far=["canceled migration op-1", "deleted managed database Sales on mi-prod"])
+    said = ctx.with_what_it_did("SqlOperationFailed: " + "x" * 5000)
+    assert len(said) <= MAX_MESSAGE_LENGTH
+    assert said.startswith("SqlOperationFailed: xxx") and said.endswith(
+        "... (this rollback so far: canceled migration op-1; deleted managed database Sales on mi-prod)"), said[-200:]
+    assert ctx.with_what_it_did("short") == "short (this rollback so far: canceled migration op-1; deleted managed database Sales on mi-prod)"
+    assert ctx.with_what_it_did("canceled migration op-1; deleted managed database Sales on mi-prod; kept") == (
+        "canceled migration op-1; deleted managed database Sales on mi-prod; kept"), "said once"
