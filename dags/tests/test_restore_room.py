@@ -49,6 +49,13 @@ def admit_sales_then_hr(dag):
     return driver, driver._run_task(dag.get_task("hr.start_migration"))
 
 
+def sales_goes_on_after_its_admission(driver):
+    """The first run's Sales goes on from the task after `start_migration` (its backup now in the share)."""
+    chain = [task.task_id for task in driver.chain("sales")]
+    driver.run_database("sales", start=chain.index("sales.start_migration") + 1)
+    assert driver.outcome("sales") == "migrated", driver.errors
+
+
 def full_backup_not_in_the_share_yet(plan, world, database):
     """DMS runs the migration but waits for the full backup, so its restore has not begun: nothing
     of it is on the target (as while DMS uploads a large backup). Returns what puts one there."""
@@ -239,3 +246,78 @@ def test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_g
     back_up_sales()
     driver.run_database("sales")
     assert driver.outcome("sales") == "migrated", driver.errors
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_restore_refused_for_room_starts_in_the_next_run_once_space_on_the_target_is_freed(rehearsal_world, target):
+    """The migration-failed row's "No room: ... free space on it, ... then trigger the DAG again", lived through: the
+    target also holds `Old`, a database of no plan; Hr is refused at its admission beside Sales' restore (not begun).
+    The person drops `Old` from the managed instance (or shrinks its files on the VM's data volume) and triggers the
+    DAG again: the new run's Hr, still counted beside Sales' restore, is admitted and migrates."""
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave(target=target))
+    server = MI if target == "mi-prod" else "vm1"
+    world.put_database(server, "Old")
+    if target == "mi-prod":  # 32768 MB reserved: 27704 MB free beside Old and the system databases, 31000 MB needed
+        sizes(world, Sales=(16000, 4000), Hr=(15000, 3000))
+        world.update_database(MI, "Old", sizeMb=5000)
+    else:  # data files on F:\: Sales 16000 MB, Hr 12000 MB, Old 6000 MB of 32000 MB
+        sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+        world.update_database("vm1", "Old", sizeMb=8000, logSizeMb=2000)
+        world.set_volume("vm1", "F:\\", 32000)
+    full_backup_not_in_the_share_yet(plan, world, "sales")
+    driver, hr_started = admit_sales_then_hr(dag)
+    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+
+    if target == "mi-prod":
+        assert world.drop_database(MI, "Old")
+    else:
+        world.update_database("vm1", "Old", sizeMb=3000, logSizeMb=500)  # DBCC SHRINKFILE: 2500 MB of data left
+    again = RunDriver(dag)
+    again.run_database("hr")
+    assert again.outcome("hr") == "migrated", again.errors
+    assert [op["migrationStatus"] for op in views["sales"].operations()] == ["InProgress"], "Sales' restore still counted, untouched"
+
+
+def test_a_restore_refused_for_room_starts_on_another_target_once_the_plan_moves_it(rehearsal_world):
+    """The migration-failed row's "No room: ... move a database to another target, then trigger the DAG again",
+    lived through: Hr is refused at its admission into the managed instance beside Sales' restore (not begun); the
+    person moves Hr to the SQL VM in the plan, deploys it and triggers the DAG again: Hr migrates to the VM, and
+    nothing on the managed instance is removed: Sales' restore goes on there and migrates, in the first run going
+    on with the edited plan's DAG."""
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
+    driver, hr_started = admit_sales_then_hr(dag)
+    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+
+    sales, hr = same_wave()
+    moved, moved_dag, moved_views, _ = setup(rehearsal_world, "direct", sales, {**hr, "target": {**hr["target"], "server": "vm-prod", "kind": "SqlVm"}})
+    again = RunDriver(moved_dag)
+    again.run_database("hr")
+    assert again.outcome("hr") == "migrated", again.errors
+    assert moved_views["hr"].target()["state"] == "ONLINE" and world.database(MI, "Hr") is None
+    assert [op["migrationStatus"] for op in views["sales"].operations()] == ["InProgress"], "Sales' restore untouched"
+
+    back_up_sales()
+    driver.dag = moved_dag
+    sales_goes_on_after_its_admission(driver)
+    assert views["sales"].target()["state"] == "ONLINE"
+
+
+def test_waiting_does_not_make_room_for_a_restore_refused_for_room(rehearsal_world):
+    """The migration-failed row's "waiting does not make room", lived through past a run triggered again at once (that one:
+    `test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_grown`): Hr is refused at its admission beside Sales' restore (not begun); the person waits
+    until Sales has migrated and triggers the DAG again: Sales' files stay on the instance, and the new run's
+    `preflight` counts them and refuses Hr, before anything of it started."""
+    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
+    driver, hr_started = admit_sales_then_hr(dag)
+    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+    back_up_sales()
+    sales_goes_on_after_its_admission(driver)
+
+    waited = RunDriver(dag)
+    assert waited.run_database("hr")["hr.preflight"] == "failed", waited.errors
+    assert "needs 15000 MB" in waited.errors["hr.preflight"], waited.errors
+    assert views["hr"].operations() == [] and views["hr"].source_writable()
