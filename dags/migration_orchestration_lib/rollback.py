@@ -39,8 +39,8 @@ on the source (or a SqlVm target) has ended (`steps.wait_for_earlier_runs_sql`, 
 failed at timeoutMinutes): a freeze held in the offline self-hosted runtime's queue could land after this rollback read
 the source writable, leaving it frozen after a RolledBack that says nothing of it.
 Its message (RolledBack, RolledBackTargetKept, WindowMissed, a failure for a person, the one at timeoutMinutes, and
-any other error's, an unexpected SQL error's say: `StepContext.with_what_it_did`) lists every action this rollback
-took in this run and pass, across its pokes and tries, once each and in order, then what its last poke found
+that of any other failure, such as an unexpected SQL error: `StepContext.with_what_it_did`) lists every action this
+rollback took in this run and pass, across its pokes and tries, once each and in order, then what its last poke found
 (`Actions`: an Airflow Variable keeps them between pokes, as Airflow clears the task's XComs at each).
 Where nothing is in flight into the entry's target, a migration DMS runs of its source into a target the
 plan no longer names (the target edited while it was under way) is named in the result, left running with
@@ -232,9 +232,7 @@ def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:
     if now.is_active and source_freeze.overtaken_by_rollback(ctx, database) is not None and not _finishes_on_its_own(ctx, now):
         return _back_to_replicating(
             ctx, now, actions, "a rollback of this run already undid %s since its preflight without canceling its migration: "
-            "nothing more is undone" % database.name,
-            "clear this run from %s with its downstream tasks (its preflight looks again), or trigger a new DAG run"
-            % ctx.task_id("preflight"), status="RolledBack", outcome="rolled_back"
+            "nothing more is undone" % database.name, ctx.how_to_run_again(), status="RolledBack", outcome="rolled_back"
         )
     if now.runs_in_dms:
         _withhold_from_a_doubtful_migration(ctx, now, "cancel it", actions)

@@ -297,6 +297,12 @@ class StepContext:
     def task_id(self, task_name: str) -> str:
         return "%s.%s" % (self.database.name, task_name)
 
+    def how_to_run_again(self) -> str:
+        """What a person does to go on with this database once this run's rollback has undone it: said alike by every
+        step that stands down for it."""
+        return "clear this run from %s with its downstream tasks (its preflight looks again), or trigger a new DAG run" % (
+            self.task_id(PREFLIGHT_TASK))
+
     def deadline(self) -> Optional[datetime]:
         """When this run gives up waiting on this database: preflight's start + `timeoutMinutes`
         (after await_cutover: its end + `timeoutMinutes`)."""

@@ -347,8 +347,7 @@ def _check_run_not_ended(ctx: StepContext) -> None:
     if ctx.rollback_began():
         raise StepFailure(
             "%s: this run's rollback began undoing it, so a step cleared alone now would act on what the rollback left: "
-            "nothing is started, frozen, backed up or cut over. Clear this run from %s with its downstream tasks (its "
-            "preflight looks again), or trigger a new DAG run" % (ctx.database.name, ctx.task_id("preflight"))
+            "nothing is started, frozen, backed up or cut over. To go on, %s" % (ctx.database.name, ctx.how_to_run_again())
         )
 
 
@@ -717,9 +716,8 @@ def _stand_down_if_overtaken(ctx: StepContext) -> None:
     raise StepFailure(
         "source %s not frozen: a rollback of %s has begun undoing the DAG's freeze (the Airflow Variable %s), so this "
         "attempt (failed by Airflow while it ran, or cleared by a person after that rollback) stands down%s. To migrate "
-        "%s, clear this run from %s with its downstream tasks (its preflight looks again), or trigger a new DAG run"
-        % (database.source_database, database.name, source_freeze.record_key(database), undone, database.name,
-           ctx.task_id("preflight"))
+        "%s, %s" % (database.source_database, database.name, source_freeze.record_key(database), undone, database.name,
+                    ctx.how_to_run_again())
     )
 
 
