@@ -53,9 +53,10 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs signing in, against a fake Fa
     });
 
     it("ends a refresh that hangs midway when the whole upload's FABRIC_TIMEOUT runs out, not a FABRIC_TIMEOUT later", async () => {
-      // The first call gives a token that expires in a second; a later call hangs (a prompt nobody answers).
-      const { folder, callsFile } = fakeAzureCliChangingMidway(1, 'setTimeout(() => console.log(answer), 60_000);');
-      // The token expires during the 4 s wait; the refresh has the 2 s left of the upload's 6 s, not 6 s more.
+      // The first call gives a token that expires in 2-3 s (expires_on is whole seconds: "+1" left as little as a
+      // millisecond, and on a loaded machine it expired before the first call); a later call hangs (a prompt nobody answers).
+      const { folder, callsFile } = fakeAzureCliChangingMidway(3, 'setTimeout(() => console.log(answer), 60_000);');
+      // The token expires during the 4 s wait; the refresh has the second or two left of the upload's 6 s, not 6 s more.
       fake.failures.set('dags/a.py', { status: 503, times: 1, retryAfterSeconds: 4, errorCode: 'ServiceUnavailable' });
       const result = await run(bundleFolder({ 'dags/a.py': 'a\n' }), fake, { PATH: `${folder}:${process.env.PATH}`, FABRIC_TIMEOUT: '6s' });
       const ended = Date.now();
@@ -66,6 +67,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs signing in, against a fake Fa
       );
       expect(result.stderr).not.toMatch(/\n\s+at /);
       // The upload's budget began before its first call: 6 s from then, where a refresh of its own 6 s would end after 10.
+      expect(fake.requests.length).toBeGreaterThan(0);
       expect(ended - fake.requests[0].at).toBeLessThan(8_500);
     });
 
