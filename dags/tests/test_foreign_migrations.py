@@ -170,10 +170,20 @@ def test_a_foreign_migration_refused_by_preflight_rolls_back_nothing_and_ends_ro
     assert re.search(r"not migrated\. rolled back: db; .*rollback failed or incomplete: -", driver.errors["run_outcome"])
 
 
-@pytest.mark.parametrize("target, mode, by, remedy", [
-    ("mi-prod", "online", "another-source", "cancels it and drops the target it left"),
-    ("vm-prod", "offline", "another-service", "lets it end and names another target database"),
-])
+REMEDIES = ["cancels it and drops the target it left", "lets it end and names another target database"]
+
+
+def remedy_variants():
+    """Every SqlMi and SqlVm target kind and mode, each remedy, each by whom (SqlDb: the kept-freeze tests below)."""
+    for target, mode in TARGETS:
+        if target == "db-prod":
+            continue
+        for remedy in REMEDIES:
+            for by in FOREIGN:
+                yield pytest.param(target, mode, by, remedy, id="%s-%s-%s-%s" % (target, mode, by, remedy.split()[0]))
+
+
+@pytest.mark.parametrize("target, mode, by, remedy", list(remedy_variants()))
 def test_a_foreign_migration_ended_by_its_owner_then_the_target_cleared_or_renamed_lets_the_next_run_migrate(
         rehearsal_world, monkeypatch, target, mode, by, remedy):
     """The runbook's "another's migration into the target", lived through: preflight refuses it (RolledBack, nothing
@@ -182,8 +192,12 @@ def test_a_foreign_migration_ended_by_its_owner_then_the_target_cleared_or_renam
     in a target of another name untouched."""
     plan, dag, world = setup(rehearsal_world, target, mode)
     foreign = start_foreign_migration(monkeypatch, world, target, mode, by)
+    events = Events(monkeypatch)
     refused = RunDriver(dag, world.observe)
     assert refused.run_database("db")["db.preflight"] == "failed" and refused.outcome("db") == "rolled_back", refused.errors
+    [(status, message)] = events.of("rollback")
+    assert status == "RolledBack" and foreign in message and "nothing done" in message, message
+    assert foreign_status(world, foreign) in IN_FLIGHT and world.source_writable(), "never frozen: nothing to give back"
 
     if remedy.startswith("cancels"):
         end_foreign_migration(monkeypatch, world, target, mode, by, foreign, "Canceled")
