@@ -20,6 +20,7 @@ from migration_orchestration_lib.plan import parse_plan
 import task_driver
 from task_driver import RunDriver, WorkerCrashed
 from test_foreign_migrations import IN_FLIGHT, TARGETS, Events, foreign_status, setup, start_foreign_migration
+from test_writes_handed_back import write_to_source
 from world_view import WorldView
 
 # Driver logic on direct SQL, the same on every Airflow: 3.3, and 2.6.3 for Python 3.8 (the Data Factory host), not 2.10.5.
@@ -111,34 +112,92 @@ def test_a_doubtful_migration_an_earlier_run_created_is_left_for_a_person(rehear
     assert world.target()["state"] == "RESTORING" and not world.source_writable()
 
 
-def test_a_doubtful_migration_left_for_a_person_is_carried_on_once_the_plans_host_is_written_as_dms_names_the_server(
-        rehearsal_world, monkeypatch):
-    """The rollback-failed row's "names another source server", lived through: the person finds it is this plan's
-    migration (the host an alias of the server DMS names), writes the plan's `host` as DMS names the server, and
-    triggers the DAG again. The new run takes that same migration as its own and migrates it: nothing canceled or
-    removed, no second migration, the source never writable beside the live target."""
-    plan, dag, world = alias_setup(rehearsal_world, "mi-prod", "online")
+def left_for_a_person(plan, dag, world, mode, monkeypatch):
+    """Run 1 starts the migration and its worker dies; run 2 adopts it (doubtful: DMS names the server sql01, the plan
+    the alias), freezes the source, then fails: online, DMS refuses the cutover for good after the final backup; offline,
+    the final backup fails before it is taken (DMS's lastBackupName not in the share: nothing can bring the target
+    online). Its rollback cancels and removes nothing and leaves the source frozen for a person. Returns the migration."""
+    from migration_orchestration_lib import steps
+    from migration_orchestration_lib.step_context import StepFailure
+
     with pytest.raises(WorkerCrashed):
         RunDriver(dag, world.observe).run_database("db", crash_after="start_migration")
     [ours] = [op["migrationOperationId"] for op in world.operations()]
-    refuse_the_cutover = world.fault_after(
-        "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
-    left_for_a_person = RunDriver(dag, refuse_the_cutover)
-    assert left_for_a_person.run_database("db")["db.rollback"] == "failed", left_for_a_person.errors
-    assert "names its source server 'sql01'" in left_for_a_person.errors["db.rollback"], left_for_a_person.errors
+    with monkeypatch.context() as patch:
+        if mode == "online":
+            observe = world.fault_after(
+                "db.final_backup", "cutover", "error", count=20, status=400, code="BadRequest", message="cutover refused")
+        else:
+            def share_full(ctx):
+                raise StepFailure("the backup share is full")
+
+            patch.setitem(steps.STEPS, "final_backup", share_full)
+            dag, observe = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe  # steps are bound as the DAG is built
+        run = RunDriver(dag, observe)
+        states = run.run_database("db")
+    assert states["db.%s" % ("cutover" if mode == "online" else "final_backup")] == "failed", run.errors
+    assert states["db.rollback"] == "failed", run.errors
+    assert "names its source server 'sql01'" in run.errors["db.rollback"], run.errors
     with world.world.transaction() as state:  # DMS takes a cutover again
         state["faults"][:] = []
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"] and world.target()["state"] == "RESTORING"
+    assert not world.source_writable(), "left frozen for a person"
+    return ours
 
+
+def make_writable_as_the_variable_says(world, monkeypatch):
+    """The person gives the source back the access the Airflow Variable migration_source_before_freeze__sql01__Sales
+    records (the rehearsal's records file), with their own login; the Variable and the DAG's freeze marker as they are."""
+    import json
+
+    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
+    from migration_rehearsal import sql_world
+
+    recorded = json.loads(FileRecords(world.directory, RECORDS_FILE).get("migration_source_before_freeze__sql01__Sales"))
+    assert (recorded["readOnly"], recorded["userAccess"]) == (False, "MULTI_USER"), recorded
+    monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.world.directory)
+    person = sql_world.connect(server="sql01", user="dba", password="canary-not-a-secret", autocommit=True).cursor()
+    person.execute("ALTER DATABASE [Sales] SET READ_WRITE WITH ROLLBACK IMMEDIATE")
+    person.execute("ALTER DATABASE [Sales] SET MULTI_USER")
+    assert world.source_writable()
+
+
+def host_written_as_dms_names_the_server(world, mode):
+    """The plan edited by the person: source server sql01's `host` as DMS names the server."""
     [dms_names] = source_server_dms_names(world)
-    document = plan_with_databases([database_entry("db", "Sales", mode="online", target="mi-prod")])
+    document = plan_with_databases([database_entry("db", "Sales", mode=mode, target="mi-prod")])
     [server] = [s for s in document["sourceServers"] if s["name"] == "sql01"]
     server["host"] = dms_names
-    edited = parse_plan(document)
+    return parse_plan(document)
+
+
+@pytest.mark.parametrize("mode, source", [
+    ("online", "left frozen"), ("online", "made writable as the Variable says"),
+    ("offline", "left frozen"), ("offline", "made writable as the Variable says"),
+])
+def test_a_doubtful_migration_left_for_a_person_is_carried_on_once_the_plans_host_is_written_as_dms_names_the_server(
+        rehearsal_world, monkeypatch, mode, source):
+    """The rollback-failed row's "names another source server", lived through: the person finds it is this plan's
+    migration (the host an alias of the server DMS names), writes the plan's `host` as DMS names the server, and
+    triggers the DAG again. The new run takes that same migration as its own and migrates it: nothing canceled or
+    removed, no second migration, the source never writable beside the live target. Where the person first made the
+    source writable as the Variable says (this plan's migration could not go live: online, not cut over; offline, its
+    last backup never taken) and applications wrote to it, the new run freezes it again and takes a final backup that
+    holds those writes: the target has them."""
+    plan, dag, world = alias_setup(rehearsal_world, "mi-prod", mode)
+    ours = left_for_a_person(plan, dag, world, mode, monkeypatch)
+    written = None
+    if source == "made writable as the Variable says":
+        make_writable_as_the_variable_says(world, monkeypatch)
+        written = write_to_source(world, "written while the person had made it writable")
+
+    edited = host_written_as_dms_names_the_server(world, mode)
     writable_beside_live = []
 
     def watched(task_id):
         world.observe(task_id)
-        if world.target()["state"] == "ONLINE" and world.source_writable():
+        target = world.target()
+        if target is not None and target["state"] == "ONLINE" and world.source_writable():
             writable_beside_live.append(task_id)
 
     again = RunDriver(build_dag(edited, {"MIGRATION_DRY_RUN": "1"}), watched)
@@ -148,6 +207,119 @@ def test_a_doubtful_migration_left_for_a_person_is_carried_on_once_the_plans_hos
     assert [(op["migrationOperationId"], op["migrationStatus"]) for op in world.operations()] == [(ours, "Succeeded")]
     assert world.target()["state"] == "ONLINE" and not world.online_target_deleted
     assert not writable_beside_live and not world.source_writable(), "declared migrated: the source stays read-only"
+    if written:
+        assert world.target()["tables"][written] == world.source()["tables"][written], "a write made while writable was lost"
+        assert world.target()["tables"][written]["rows"][0][1] == "written while the person had made it writable"
+
+
+@pytest.mark.parametrize("mode", ["online", "offline"])
+def test_a_doubtful_migration_left_for_a_person_canceled_by_them_with_its_target_dropped_lets_the_next_run_migrate_anew(
+        rehearsal_world, monkeypatch, mode):
+    """The row's other remedy for this plan's own migration: the person cancels it where it runs, drops the RESTORING
+    target it left, makes the source writable as the Variable says (no migration of this plan can go live now), and
+    applications write; the plan left as it is (the alias), the DAG triggered again starts a migration of its own and
+    migrates, the writes in the target, the canceled migration left as it is."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+
+    plan, dag, world = alias_setup(rehearsal_world, "mi-prod", mode)
+    ours = left_for_a_person(plan, dag, world, mode, monkeypatch)
+    dms, into = rehearsal.rehearsal_services(plan).dms, MigrationTarget.of(plan, plan.database("db"))
+    dms.cancel(into, ours)
+    for _ in range(20):
+        if dms.current_migration(into).migration_status == "Canceled":
+            break
+    assert world.target()["state"] == "RESTORING" and world.world.drop_database(world.target_server, "Sales")
+    make_writable_as_the_variable_says(world, monkeypatch)
+    written = write_to_source(world, "written after the person's cancel")
+
+    again = RunDriver(dag, world.observe)
+    states = again.run_database("db")
+
+    assert again.outcome("db") == "migrated", (states, again.errors)
+    started = again.xcom[("db.start_migration", "return_value")]
+    assert [(op["migrationOperationId"], op["migrationStatus"]) for op in world.operations()] == [
+        (ours, "Canceled"), (started, "Succeeded")]
+    assert world.target()["tables"][written]["rows"][0][1] == "written after the person's cancel", "a write was lost"
+    assert not world.source_writable(), "declared migrated: the source stays read-only"
+
+
+def dms_reads_the_share(world, readable):
+    """DMS's runtime loses (False) or gets back (True) its access to the backup share of the database's latest
+    migration: it restores nothing meanwhile. msdb's records of the backups taken there stay as they are."""
+    with world.world.transaction() as state:
+        [record] = [r for key, r in state["databaseMigrations"].items() if key.endswith("/sales")]
+        migration = record["operations"][-1]
+        if readable:
+            migration["fileSharePath"] = migration.pop("unreadableShare")
+        else:
+            migration["unreadableShare"], migration["fileSharePath"] = migration["fileSharePath"], "\\\\unreachable\\share"
+
+
+@pytest.mark.parametrize("dms_finishes", ["before the run", "during the run"])
+def test_a_source_made_writable_while_dms_could_still_finish_the_offline_migration_is_never_declared_without_its_writes(
+        rehearsal_world, monkeypatch, dms_finishes):
+    """The runbook's "once no migration of this plan can go live", not heeded: run 2 adopted the doubtful offline
+    migration, froze the source and took its final backup (DMS's lastBackupName) into the share, but DMS could not read
+    the share, and wait_for_migration gave up; its rollback left it all for a person. The person makes the source
+    writable as the Variable says, applications write, and the plan's host is written as DMS names the server. DMS
+    then restores that backup, without the writes, and brings the target online, before the next run or during it
+    (after its final_backup, which finds the file taken already). The next run never declares that target migrated:
+    freeze_source refuses a completed migration whose source is writable, or validate the log written after the
+    final backup; the writes stay on the source, handed back to it, and the live target is kept."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+
+    plan, dag, world = alias_setup(rehearsal_world, "mi-prod", "offline")
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag, world.observe).run_database("db", crash_after="start_migration")
+
+    def share_unreadable_after_the_final_backup(task_id):
+        world.observe(task_id)
+        if task_id == "db.final_backup" and "unreadableShare" not in world.operations()[-1]:
+            dms_reads_the_share(world, False)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(task_driver, "MAX_POKES", 40)  # wait_for_migration gives up (its timeoutMinutes)
+        gave_up = RunDriver(dag, share_unreadable_after_the_final_backup)
+        states = gave_up.run_database("db")
+    assert states["db.final_backup"] == "success" and states["db.wait_for_migration"] == "failed", gave_up.errors
+    assert states["db.rollback"] == "failed" and "names its source server 'sql01'" in gave_up.errors["db.rollback"], gave_up.errors
+    [ours] = [op["migrationOperationId"] for op in world.operations()]
+    assert world.operations()[-1]["migrationStatus"] == "InProgress" and not world.source_writable()
+
+    make_writable_as_the_variable_says(world, monkeypatch)
+    written = write_to_source(world, "written while DMS could still finish")
+    edited = host_written_as_dms_names_the_server(world, "offline")
+    if dms_finishes == "before the run":
+        dms_reads_the_share(world, True)
+        dms = rehearsal.rehearsal_services(edited).dms
+        for _ in range(20):
+            if dms.current_migration(MigrationTarget.of(edited, edited.database("db"))).migration_status == "Succeeded":
+                break
+        assert world.target()["state"] == "ONLINE"
+
+    def share_readable_after_the_final_backup(task_id):
+        world.observe(task_id)
+        if task_id == "db.final_backup" and "unreadableShare" in world.operations()[-1]:
+            dms_reads_the_share(world, True)
+
+    again = RunDriver(build_dag(edited, {"MIGRATION_DRY_RUN": "1"}), share_readable_after_the_final_backup)
+    states = again.run_database("db")
+
+    assert again.outcome("db") != "migrated", "declared migrated: the target lacks the writes made while the source was writable"
+    if dms_finishes == "before the run":
+        assert states["db.freeze_source"] == "failed", (states, again.errors)
+        assert "source database Sales is READ_WRITE" in again.errors["db.freeze_source"], again.errors
+    else:
+        assert states["db.final_backup"] == "success" and states["db.validate"] == "failed", (states, again.errors)
+        assert "written after the final log backup" in again.errors["db.validate"], again.errors
+    assert states["db.rollback"] == "success", again.errors
+    assert [(op["migrationOperationId"], op["migrationStatus"]) for op in world.operations()] == [(ours, "Succeeded")]
+    last_backup = world.operations()[-1]["lastBackupName"]
+    assert [b["fileName"] for b in world.world.backups("sql01", "Sales")].count(last_backup) == 1, "run 2's final backup only"
+    assert world.target()["state"] == "ONLINE" and not world.online_target_deleted, "a target that went live is kept"
+    assert world.target()["tables"][written]["rows"][0][1] != "written while DMS could still finish"
+    assert world.source()["tables"][written]["rows"][0][1] == "written while DMS could still finish"
+    assert world.source_writable(), "handed back to the applications, with their writes"
 
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
