@@ -162,21 +162,22 @@ def make_writable_as_the_variable_says(world, monkeypatch):
     assert world.source_writable()
 
 
-def host_written_as_dms_names_the_server(world, mode):
+def host_written_as_dms_names_the_server(world, target, mode):
     """The plan edited by the person: source server sql01's `host` as DMS names the server."""
     [dms_names] = source_server_dms_names(world)
-    document = plan_with_databases([database_entry("db", "Sales", mode=mode, target="mi-prod")])
+    document = plan_with_databases([database_entry("db", "Sales", mode=mode, target=target)])
     [server] = [s for s in document["sourceServers"] if s["name"] == "sql01"]
     server["host"] = dms_names
     return parse_plan(document)
 
 
-@pytest.mark.parametrize("mode, source", [
-    ("online", "left frozen"), ("online", "made writable as the Variable says"),
-    ("offline", "left frozen"), ("offline", "made writable as the Variable says"),
+@pytest.mark.parametrize("target, mode, source", [
+    ("mi-prod", "online", "left frozen"), ("mi-prod", "online", "made writable as the Variable says"),
+    ("mi-prod", "offline", "left frozen"), ("mi-prod", "offline", "made writable as the Variable says"),
+    ("vm-prod", "offline", "made writable as the Variable says"),
 ])
 def test_a_doubtful_migration_left_for_a_person_is_carried_on_once_the_plans_host_is_written_as_dms_names_the_server(
-        rehearsal_world, monkeypatch, mode, source):
+        rehearsal_world, monkeypatch, target, mode, source):
     """The rollback-failed row's "names another source server", lived through: the person finds it is this plan's
     migration (the host an alias of the server DMS names), writes the plan's `host` as DMS names the server, and
     triggers the DAG again. The new run takes that same migration as its own and migrates it: nothing canceled or
@@ -184,14 +185,14 @@ def test_a_doubtful_migration_left_for_a_person_is_carried_on_once_the_plans_hos
     source writable as the Variable says (this plan's migration could not go live: online, not cut over; offline, its
     last backup never taken) and applications wrote to it, the new run freezes it again and takes a final backup that
     holds those writes: the target has them."""
-    plan, dag, world = alias_setup(rehearsal_world, "mi-prod", mode)
+    plan, dag, world = alias_setup(rehearsal_world, target, mode)
     ours = left_for_a_person(plan, dag, world, mode, monkeypatch)
     written = None
     if source == "made writable as the Variable says":
         make_writable_as_the_variable_says(world, monkeypatch)
         written = write_to_source(world, "written while the person had made it writable")
 
-    edited = host_written_as_dms_names_the_server(world, mode)
+    edited = host_written_as_dms_names_the_server(world, target, mode)
     writable_beside_live = []
 
     def watched(task_id):
@@ -288,7 +289,7 @@ def test_a_source_made_writable_while_dms_could_still_finish_the_offline_migrati
 
     make_writable_as_the_variable_says(world, monkeypatch)
     written = write_to_source(world, "written while DMS could still finish")
-    edited = host_written_as_dms_names_the_server(world, "offline")
+    edited = host_written_as_dms_names_the_server(world, "mi-prod", "offline")
     if dms_finishes == "before the run":
         dms_reads_the_share(world, True)
         dms = rehearsal.rehearsal_services(edited).dms
