@@ -12,6 +12,7 @@ from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN, seed_world
+from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer, load_definitions
 from task_driver import RunDriver
 from world_view import WorldView
 
@@ -19,6 +20,10 @@ pytestmark = [pytest.mark.airflow26]
 
 ACCESSES = ["direct", "dataFactory"]
 MI = "mi-contoso-prod"
+# With `sqlAccess: dataFactory`, what reads a target's room: a SQL VM's through the self-hosted integration runtime,
+# a managed instance's through the managed virtual network's.
+RUNTIME_OF_TARGET = {target: load_definitions()["linkedServices"][service]["connectVia"]["referenceName"]
+                     for target, service in (("vm-prod", "ls_migration_sql_self_hosted"), ("mi-prod", "ls_migration_sql_managed_instance"))}
 
 
 def setup(directory, access, *entries):
@@ -39,6 +44,15 @@ def same_wave(target="mi-prod", mode="offline"):
 def sizes(world, **databases):
     for name, (size_mb, log_mb) in databases.items():
         world.update_database("sql01", name, sizeMb=size_mb, logSizeMb=log_mb)
+
+
+def room_reads(world, driver, database):
+    """With `sqlAccess: dataFactory`: the integration runtimes through which `database`'s steps in the driver's run read
+    its target's room (pipeline runs: preflight's, start_migration's admission)."""
+    factory, prefix = DataFactoryServer(world), "%s:%s:" % (driver.run_id, database)
+    return {factory.runtime_of(run["pipelineName"]) for run in world.snapshot().get(RUNS, {}).values()
+            if run["parameters"]["operationKey"].startswith(prefix) and "room" in run["parameters"]["operationKey"]
+            and run["parameters"]["operationKey"].endswith(":target")}
 
 
 def admit_sales_then_hr(dag):
@@ -214,14 +228,16 @@ def test_a_restore_dms_still_cancels_or_still_copies_counts_at_the_next_admissio
     assert views["hr"].operations() == [] and views["hr"].source_writable()
 
 
+@pytest.mark.parametrize("access", ACCESSES)
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
-def test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_grown(rehearsal_world, target):
+def test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_grown(rehearsal_world, target, access):
     """The migration-failed row's "No room: grow the target's storage or disks ..., then trigger the DAG again",
     lived through: Hr refused at its admission beside Sales' restore (not begun), its rollback undoing nothing; the
     run triggered again as it is is refused again; the person grows the instance's reserved storage (or the VM's data
     volume) and triggers the DAG again: the new run's Hr, still counted beside Sales' restore, is admitted and
-    migrates, and so does Sales."""
-    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave(target=target))
+    migrates, and so does Sales. Through Data Factory too: the room is read by pipeline runs (a SQL VM's file sizes
+    through the self-hosted runtime), the new run's afresh."""
+    plan, dag, views, world = setup(rehearsal_world, access, *same_wave(target=target))
     sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
     if target == "vm-prod":
         world.set_volume("vm1", "F:\\", 25000)  # data files: Sales 16000 MB, Hr 12000 MB; G:\ holds both logs
@@ -242,19 +258,22 @@ def test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_g
     again = RunDriver(dag)
     again.run_database("hr")
     assert again.outcome("hr") == "migrated", again.errors
+    assert room_reads(world, again, "hr") == ({RUNTIME_OF_TARGET[target]} if access == "dataFactory" else set())
     assert [op["migrationStatus"] for op in views["hr"].operations()] == ["Succeeded"]
     back_up_sales()
     driver.run_database("sales")
     assert driver.outcome("sales") == "migrated", driver.errors
 
 
+@pytest.mark.parametrize("access", ACCESSES)
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
-def test_a_restore_refused_for_room_starts_in_the_next_run_once_space_on_the_target_is_freed(rehearsal_world, target):
+def test_a_restore_refused_for_room_starts_in_the_next_run_once_space_on_the_target_is_freed(rehearsal_world, target, access):
     """The migration-failed row's "No room: ... free space on it, ... then trigger the DAG again", lived through: the
     target also holds `Old`, a database of no plan; Hr is refused at its admission beside Sales' restore (not begun).
     The person drops `Old` from the managed instance (or shrinks its files on the VM's data volume) and triggers the
-    DAG again: the new run's Hr, still counted beside Sales' restore, is admitted and migrates."""
-    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave(target=target))
+    DAG again: the new run's Hr, still counted beside Sales' restore, is admitted and migrates (through Data Factory
+    too, the new run reading the freed room by its own pipeline runs)."""
+    plan, dag, views, world = setup(rehearsal_world, access, *same_wave(target=target))
     server = MI if target == "mi-prod" else "vm1"
     world.put_database(server, "Old")
     if target == "mi-prod":  # 32768 MB reserved: 27704 MB free beside Old and the system databases, 31000 MB needed
@@ -275,27 +294,38 @@ def test_a_restore_refused_for_room_starts_in_the_next_run_once_space_on_the_tar
     again = RunDriver(dag)
     again.run_database("hr")
     assert again.outcome("hr") == "migrated", again.errors
+    assert room_reads(world, again, "hr") == ({RUNTIME_OF_TARGET[target]} if access == "dataFactory" else set())
     assert [op["migrationStatus"] for op in views["sales"].operations()] == ["InProgress"], "Sales' restore still counted, untouched"
 
 
-def test_a_restore_refused_for_room_starts_on_another_target_once_the_plan_moves_it(rehearsal_world):
+@pytest.mark.parametrize("access", ACCESSES)
+@pytest.mark.parametrize("old, new", [("mi-prod", "vm-prod"), ("vm-prod", "mi-prod")])
+def test_a_restore_refused_for_room_starts_on_another_target_once_the_plan_moves_it(rehearsal_world, old, new, access):
     """The migration-failed row's "No room: ... move a database to another target, then trigger the DAG again",
-    lived through: Hr is refused at its admission into the managed instance beside Sales' restore (not begun); the
-    person moves Hr to the SQL VM in the plan, deploys it and triggers the DAG again: Hr migrates to the VM, and
-    nothing on the managed instance is removed: Sales' restore goes on there and migrates, in the first run going
-    on with the edited plan's DAG."""
-    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    lived through: Hr is refused at its admission into the managed instance (or the SQL VM) beside Sales' restore (not
+    begun); the person moves Hr to the SQL VM (or the managed instance) in the plan, deploys it and triggers the DAG
+    again: Hr migrates to its new target, the old one holds nothing of it, and nothing there is removed: Sales'
+    restore goes on and migrates, in the first run going on with the edited plan's DAG. Through Data Factory too (the
+    room read by pipeline runs, a SQL VM's through the self-hosted runtime).
+    (No move from one managed instance to another: the plans of these tests have one managed instance, `mi-prod`.)"""
+    plan, dag, views, world = setup(rehearsal_world, access, *same_wave(target=old))
     sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    if old == "vm-prod":
+        world.set_volume("vm1", "F:\\", 25000)  # data files: Sales 16000 MB, Hr 12000 MB; G:\ holds both logs
     back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
     driver, hr_started = admit_sales_then_hr(dag)
     assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
 
-    sales, hr = same_wave()
-    moved, moved_dag, moved_views, _ = setup(rehearsal_world, "direct", sales, {**hr, "target": {**hr["target"], "server": "vm-prod", "kind": "SqlVm"}})
+    sales, _ = same_wave(target=old)
+    moved, moved_dag, moved_views, _ = setup(rehearsal_world, access, sales, same_wave(target=new)[1])
     again = RunDriver(moved_dag)
     again.run_database("hr")
     assert again.outcome("hr") == "migrated", again.errors
-    assert moved_views["hr"].target()["state"] == "ONLINE" and world.database(MI, "Hr") is None
+    assert room_reads(world, again, "hr") == ({RUNTIME_OF_TARGET[new]} if access == "dataFactory" else set())
+    assert moved_views["hr"].target()["state"] == "ONLINE"
+    on_old_target = [key.rpartition("/")[2] for key in world.snapshot()["databaseMigrations"]  # DMS's, by target
+                     if key.startswith(plan.target_of(plan.database("hr")).resource_id.value.lower() + "/")]
+    assert views["hr"].target() is None and on_old_target == ["sales"], "nothing of Hr on its old target: %s" % on_old_target
     assert [op["migrationStatus"] for op in views["sales"].operations()] == ["InProgress"], "Sales' restore untouched"
 
     back_up_sales()
@@ -304,12 +334,13 @@ def test_a_restore_refused_for_room_starts_on_another_target_once_the_plan_moves
     assert views["sales"].target()["state"] == "ONLINE"
 
 
-def test_waiting_does_not_make_room_for_a_restore_refused_for_room(rehearsal_world):
+@pytest.mark.parametrize("access", ACCESSES)
+def test_waiting_does_not_make_room_for_a_restore_refused_for_room(rehearsal_world, access):
     """The migration-failed row's "waiting does not make room", lived through past a run triggered again at once (that one:
     `test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_grown`): Hr is refused at its admission beside Sales' restore (not begun); the person waits
     until Sales has migrated and triggers the DAG again: Sales' files stay on the instance, and the new run's
-    `preflight` counts them and refuses Hr, before anything of it started."""
-    plan, dag, views, world = setup(rehearsal_world, "direct", *same_wave())
+    `preflight` counts them and refuses Hr, before anything of it started (through Data Factory too)."""
+    plan, dag, views, world = setup(rehearsal_world, access, *same_wave())
     sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
     back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
     driver, hr_started = admit_sales_then_hr(dag)
@@ -320,4 +351,5 @@ def test_waiting_does_not_make_room_for_a_restore_refused_for_room(rehearsal_wor
     waited = RunDriver(dag)
     assert waited.run_database("hr")["hr.preflight"] == "failed", waited.errors
     assert "needs 15000 MB" in waited.errors["hr.preflight"], waited.errors
+    assert room_reads(world, waited, "hr") == ({RUNTIME_OF_TARGET["mi-prod"]} if access == "dataFactory" else set())
     assert views["hr"].operations() == [] and views["hr"].source_writable()
