@@ -365,7 +365,9 @@ def _withhold_from_a_doubtful_migration(ctx: StepContext, now: Standing, action:
         "must judge: if it is this plan's migration (%s is an IP address, an alias or a listener of %s), cancel it "
         "yourself where it still runs and drop a target it left RESTORING, or write the plan's host as DMS names the server; if it is "
         "another's, leave it to whoever runs it; where the DAG froze the source, make it writable again (the Airflow Variable %s holds "
-        "its access before the freeze) once no migration of this plan can go live; then run again"
+        "its access before the freeze) once no migration of this plan can go live (DMS reads it Canceled or Failed, or it "
+        "is online and not asked to cut over; an offline one still copying goes live by itself once its last backup, "
+        "DMS's lastBackupName, is in the share); then run again"
         % (done_so_far, now.operation_id, database.target_database,
            database.target_server, now.migration.migration_status, now.unmatched_source_server, source.host, source.name,
            database.source_database, action, source.host, now.unmatched_source_server, source_freeze.record_key(database))

@@ -11,12 +11,18 @@ The world's source sql01 is reached by the alias `sales-listener` (`World.add_se
 contract server reports a migration's `sourceServerName` as the server's own name, sql01."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import database_entry, plan_with_databases
-from migration_orchestration_lib import rehearsal
+from migration_orchestration_lib import rehearsal, steps
 from migration_orchestration_lib.dag_factory import build_dag
+from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.plan import parse_plan
+from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
+from migration_orchestration_lib.step_context import StepFailure
+from migration_rehearsal import sql_world
 import task_driver
 from task_driver import RunDriver, WorkerCrashed
 from test_foreign_migrations import IN_FLIGHT, TARGETS, Events, foreign_status, setup, start_foreign_migration
@@ -117,9 +123,6 @@ def left_for_a_person(plan, dag, world, mode, monkeypatch):
     the alias), freezes the source, then fails: online, DMS refuses the cutover for good after the final backup; offline,
     the final backup fails before it is taken (DMS's lastBackupName not in the share: nothing can bring the target
     online). Its rollback cancels and removes nothing and leaves the source frozen for a person. Returns the migration."""
-    from migration_orchestration_lib import steps
-    from migration_orchestration_lib.step_context import StepFailure
-
     with pytest.raises(WorkerCrashed):
         RunDriver(dag, world.observe).run_database("db", crash_after="start_migration")
     [ours] = [op["migrationOperationId"] for op in world.operations()]
@@ -148,11 +151,6 @@ def left_for_a_person(plan, dag, world, mode, monkeypatch):
 def make_writable_as_the_variable_says(world, monkeypatch):
     """The person gives the source back the access the Airflow Variable migration_source_before_freeze__sql01__Sales
     records (the rehearsal's records file), with their own login; the Variable and the DAG's freeze marker as they are."""
-    import json
-
-    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
-    from migration_rehearsal import sql_world
-
     recorded = json.loads(FileRecords(world.directory, RECORDS_FILE).get("migration_source_before_freeze__sql01__Sales"))
     assert (recorded["readOnly"], recorded["userAccess"]) == (False, "MULTI_USER"), recorded
     monkeypatch.setenv(sql_world.WORLD_VARIABLE, world.world.directory)
@@ -220,8 +218,6 @@ def test_a_doubtful_migration_left_for_a_person_canceled_by_them_with_its_target
     target it left, makes the source writable as the Variable says (no migration of this plan can go live now), and
     applications write; the plan left as it is (the alias), the DAG triggered again starts a migration of its own and
     migrates, the writes in the target, the canceled migration left as it is."""
-    from migration_orchestration_lib.dms_gateway import MigrationTarget
-
     plan, dag, world = alias_setup(rehearsal_world, "mi-prod", mode)
     ours = left_for_a_person(plan, dag, world, mode, monkeypatch)
     dms, into = rehearsal.rehearsal_services(plan).dms, MigrationTarget.of(plan, plan.database("db"))
@@ -267,8 +263,6 @@ def test_a_source_made_writable_while_dms_could_still_finish_the_offline_migrati
     (after its final_backup, which finds the file taken already). The next run never declares that target migrated:
     freeze_source refuses a completed migration whose source is writable, or validate the log written after the
     final backup; the writes stay on the source, handed back to it, and the live target is kept."""
-    from migration_orchestration_lib.dms_gateway import MigrationTarget
-
     plan, dag, world = alias_setup(rehearsal_world, "mi-prod", "offline")
     with pytest.raises(WorkerCrashed):
         RunDriver(dag, world.observe).run_database("db", crash_after="start_migration")
@@ -284,6 +278,8 @@ def test_a_source_made_writable_while_dms_could_still_finish_the_offline_migrati
         states = gave_up.run_database("db")
     assert states["db.final_backup"] == "success" and states["db.wait_for_migration"] == "failed", gave_up.errors
     assert states["db.rollback"] == "failed" and "names its source server 'sql01'" in gave_up.errors["db.rollback"], gave_up.errors
+    assert ("an offline one still copying goes live by itself once its last backup, DMS's lastBackupName, is in the share"
+            in gave_up.errors["db.rollback"]), "the message says this migration can still go live"
     [ours] = [op["migrationOperationId"] for op in world.operations()]
     assert world.operations()[-1]["migrationStatus"] == "InProgress" and not world.source_writable()
 
@@ -391,7 +387,6 @@ def test_another_servers_migration_found_after_a_create_dms_refused_as_busy_is_n
     with the migration it then finds, as with its own lost create; but DMS names another source server,
     so it is not recorded as created by this run, and the rollback neither cancels it nor removes its
     target. (before: recorded as created; the rollback canceled it and removed its target)"""
-    from migration_orchestration_lib import steps
 
     plan, dag, world = setup(rehearsal_world, target, "online")
     foreign = []
