@@ -66,6 +66,9 @@ def build_dag(plan: MigrationPlan, environ: Mapping[str, str] = os.environ) -> D
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
+        # Airflow creates DAGs paused by default (dags_are_paused_at_creation), and a run triggered then stays queued:
+        # without a schedule, unpaused it still runs only when triggered.
+        is_paused_upon_creation=False,
         tags=["database-migration", plan.name],
         default_args={
             "owner": "platform",

@@ -110,6 +110,7 @@ def test_dag_is_manual_single_run_and_does_not_catch_up(plan_and_dag):
     assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual runs only
     assert dag.max_active_runs == 1
     assert dag.catchup is False
+    assert dag.is_paused_upon_creation is False, "created paused, a triggered run stays queued"
 
 
 def test_each_database_is_a_task_group_with_its_steps(plan_and_dag):
