@@ -4,11 +4,16 @@ import { KubeloginMode, kubeloginModeFromEnvironment } from './lib/hosts/kuberne
 import { MigrationPlanError } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
+import { planFileFromEnvironment } from './lib/private/caller-path';
 import { skipTokenCreationStacks } from './lib/private/token-creation-stacks';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from './lib/state-backend';
 import { synthesizeApp } from './lib/synthesize-app';
 
-/** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
+/**
+ * The default plan mirrors the original recipe, read from the working directory (the repository's, where npm runs the
+ * script); MIGRATION_PLAN selects another, a relative path read from where the command was typed (INIT_CWD), as
+ * npm run rehearse and npm run diagram read it.
+ */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
 
 function loadPlanOrExit(path: string): MigrationPlan {
@@ -62,7 +67,7 @@ function main(): void {
   refuseArguments(process.argv.slice(2));
   skipTokenCreationStacks();
   // Blank is unset, and the ends are trimmed, as for every variable the app reads (a CI variable's trailing space or line break).
-  const plan = loadPlanOrExit(process.env.MIGRATION_PLAN?.trim() || DEFAULT_PLAN);
+  const plan = loadPlanOrExit(planFileFromEnvironment(process.env) ?? DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
   const kubeloginMode = kubeloginModeOrExit();
   const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';

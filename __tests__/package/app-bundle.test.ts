@@ -286,6 +286,30 @@ describe('the bundled app (dist/app.js)', () => {
     expect(blank.stdout).toMatch(/^Synthesized stack contoso-sql /);
   });
 
+  it("reads a relative MIGRATION_PLAN from where the command was typed (INIT_CWD), as npm run rehearse does (was: from the repository's folder, another file)", () => {
+    // As MIGRATION_PLAN=plans/q3.yaml npm run synth typed in `typed`: npm runs the app in the repository, INIT_CWD names `typed`.
+    const typed = join(scratch, 'typed-here');
+    mkdirSync(join(typed, 'plans'), { recursive: true });
+    writeFileSync(join(typed, 'plans', 'q3.json'), readFileSync(join(REPO, 'examples', 'sql-database.json')));
+    const outdir = join(scratch, 'init-cwd-out');
+    const result = runBundle('plans/q3.json', outdir, [], bundle, { INIT_CWD: typed });
+    expect(result.stderr).not.toMatch(/Invalid migration plan/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Synthesized stack contoso-crm /);
+    expect(stacksIn(outdir).has('contoso-crm')).toBe(true);
+    // A plan not found says where it was looked for: the caller's folder.
+    const missing = runBundle('plans/q4.yaml', join(scratch, 'init-cwd-missing-out'), [], bundle, { INIT_CWD: typed });
+    expect(missing.stderr).toMatch(new RegExp(`^Invalid migration plan ${join(typed, 'plans', 'q4.yaml')} .*\n${join(typed, 'plans', 'q4.yaml')}: file not found\n`));
+    expect(missing.status).toBe(1);
+    // Typed in the repository (INIT_CWD its folder), the path is named as typed, and where it was looked for.
+    const atRoot = runBundle('plans/q4.yaml', join(scratch, 'root-missing-out'), [], bundle, { INIT_CWD: REPO });
+    expect(atRoot.stderr).toContain(`plans/q4.yaml: file not found (looked for ${join(REPO, 'plans', 'q4.yaml')})\n`);
+    // The default plan is the repository's, wherever the command was typed.
+    const byDefault = runBundle('', join(scratch, 'init-cwd-default-out'), [], bundle, { INIT_CWD: typed });
+    expect(byDefault.status).toBe(0);
+    expect(byDefault.stdout).toMatch(/^Synthesized stack contoso-sql /);
+  });
+
   it('stops on an output folder it cannot write with Node\'s words for it and no stack trace (was: the trace of mkdirSync)', () => {
     const planFile = join(REPO, 'examples', 'sql-database.json');
     const file = join(scratch, 'a-file-out');
