@@ -1,6 +1,7 @@
 // Deep imports, not './lib': the package root loads every construct and host, and the app pays for each module it loads.
 import { DatabaseMigrationStack } from './lib/database-migration-stack';
-import { KubeloginMode, kubeloginModeFromEnvironment } from './lib/hosts/kubernetes/kubernetes-host';
+import { deployerPrincipalIdFromEnvironment } from './lib/deployer-principal';
+import { kubeloginModeFromEnvironment } from './lib/hosts/kubernetes/kubernetes-host';
 import { MigrationPlanError } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
@@ -41,9 +42,10 @@ function stateBackendOrExit(): StateBackend {
   }
 }
 
-function kubeloginModeOrExit(): KubeloginMode | undefined {
+/** A variable's value (`read` from the environment), or its mistake (a plain Error naming it) printed, and exit 1. */
+function variableOrExit<T>(read: (env: NodeJS.ProcessEnv) => T): T {
   try {
-    return kubeloginModeFromEnvironment(process.env);
+    return read(process.env);
   } catch (error) {
     if (error instanceof Error && error.constructor === Error) {
       process.stderr.write(`${error.message}\nNothing was synthesized.\n`);
@@ -69,9 +71,10 @@ function main(): void {
   // Blank is unset, and the ends are trimmed, as for every variable the app reads (a CI variable's trailing space or line break).
   const plan = loadPlanOrExit(planFileFromEnvironment(process.env) ?? DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
-  const kubeloginMode = kubeloginModeOrExit();
+  const kubeloginMode = variableOrExit(kubeloginModeFromEnvironment);
+  const deployerPrincipalId = variableOrExit(deployerPrincipalIdFromEnvironment);
   const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
-  void synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }), { outdir }).then((stack) =>
+  void synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode, deployerPrincipalId }), { outdir }).then((stack) =>
     report(plan, stateBackend, outdir, stack),
   );
 }
