@@ -1,14 +1,20 @@
 // Deep imports, not './lib': the package root loads every construct and host, and the app pays for each module it loads.
 import { DatabaseMigrationStack } from './lib/database-migration-stack';
-import { KubeloginMode, kubeloginModeFromEnvironment } from './lib/hosts/kubernetes/kubernetes-host';
+import { deployerPrincipalIdFromEnvironment } from './lib/deployer-principal';
+import { kubeloginModeFromEnvironment } from './lib/hosts/kubernetes/kubernetes-host';
 import { MigrationPlanError } from './lib/plan/errors';
 import { loadMigrationPlan } from './lib/plan/load';
 import type { MigrationPlan } from './lib/plan/types';
+import { planFileFromEnvironment } from './lib/private/caller-path';
 import { skipTokenCreationStacks } from './lib/private/token-creation-stacks';
 import { StateBackend, StateBackendConfigurationError, stateBackendFromEnvironment } from './lib/state-backend';
 import { synthesizeApp } from './lib/synthesize-app';
 
-/** The default plan mirrors the original recipe; MIGRATION_PLAN selects another. */
+/**
+ * The default plan mirrors the original recipe, read from the working directory (the repository's, where npm runs the
+ * script); MIGRATION_PLAN selects another, a relative path read from where the command was typed (INIT_CWD), as
+ * npm run rehearse and npm run diagram read it.
+ */
 const DEFAULT_PLAN = 'examples/three-databases.yaml';
 
 function loadPlanOrExit(path: string): MigrationPlan {
@@ -36,9 +42,10 @@ function stateBackendOrExit(): StateBackend {
   }
 }
 
-function kubeloginModeOrExit(): KubeloginMode | undefined {
+/** A variable's value (`read` from the environment), or its mistake (a plain Error naming it) printed, and exit 1. */
+function variableOrExit<T>(read: (env: NodeJS.ProcessEnv) => T): T {
   try {
-    return kubeloginModeFromEnvironment(process.env);
+    return read(process.env);
   } catch (error) {
     if (error instanceof Error && error.constructor === Error) {
       process.stderr.write(`${error.message}\nNothing was synthesized.\n`);
@@ -62,11 +69,12 @@ function main(): void {
   refuseArguments(process.argv.slice(2));
   skipTokenCreationStacks();
   // Blank is unset, and the ends are trimmed, as for every variable the app reads (a CI variable's trailing space or line break).
-  const plan = loadPlanOrExit(process.env.MIGRATION_PLAN?.trim() || DEFAULT_PLAN);
+  const plan = loadPlanOrExit(planFileFromEnvironment(process.env) ?? DEFAULT_PLAN);
   const stateBackend = stateBackendOrExit();
-  const kubeloginMode = kubeloginModeOrExit();
+  const kubeloginMode = variableOrExit(kubeloginModeFromEnvironment);
+  const deployerPrincipalId = variableOrExit(deployerPrincipalIdFromEnvironment);
   const outdir = process.env.CDKTF_OUTDIR ?? 'cdktf.out';
-  void synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode }), { outdir }).then((stack) =>
+  void synthesizeApp((app) => new DatabaseMigrationStack(app, plan.name, { plan, stateBackend, kubeloginMode, deployerPrincipalId }), { outdir }).then((stack) =>
     report(plan, stateBackend, outdir, stack),
   );
 }

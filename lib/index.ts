@@ -51,6 +51,7 @@ export { ReleaseStack } from './release-stack';
 export type { ReleaseStackProps } from './release-stack';
 export { StateBackendConfigurationError, stateBackendFromEnvironment } from './state-backend';
 export type { AzurermStateBackend, LocalStateBackend, StateBackend, TerraformCloudStateBackend } from './state-backend';
+export { deployerPrincipalIdFromEnvironment } from './deployer-principal';
 
 // An app's main.ts: its synth, written whole or not at all, its mistakes without a stack trace (as npm run synth).
 export { synthesizeApp } from './synthesize-app';

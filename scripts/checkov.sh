@@ -27,6 +27,9 @@ source "$repo_root/scripts/python-env.sh"
 ensure_venv "$venv" "$(python311)" "$requirements"
 
 cd "$repo_root"
+# The example plans are the repository's: the app reads a relative MIGRATION_PLAN from INIT_CWD, the folder npm
+# run test:checkov was typed in.
+unset INIT_CWD
 "$venv/bin/python" -m unittest --quiet scripts/test_checkov_scan.py
 
 scratch="$(mktemp -d)"

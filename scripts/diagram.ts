@@ -6,9 +6,14 @@
  *   npm run diagram -- --out docs/plan.md             write the file, or replace the diagram between
  *                                                     its markers if it already has them
  *   npm run diagram -- --out README.md --check        exit 1 if the file's diagram is stale (for CI)
+ *
+ * The plan and --out paths (and MIGRATION_PLAN) are read from the folder the command was typed in (INIT_CWD under
+ * npm, which runs the script in the repository), as npm run synth and npm run rehearse read them; the default plan
+ * from the repository.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadMigrationPlan, MigrationPlanError, renderMermaidDiagram, type MigrationPlan } from '../lib/plan';
+import { fromCaller, planFileFromEnvironment } from '../lib/private/caller-path';
 import { isFileSystemError } from '../lib/private/file-system-error';
 import { replaceFile } from './replace-file';
 
@@ -29,7 +34,8 @@ export interface DiagramOptions {
 /** A usage mistake: the message is for the person at the terminal. */
 export class UsageError extends Error {}
 
-export function parseArguments(args: readonly string[], env: NodeJS.ProcessEnv): DiagramOptions {
+/** The options of `args`, their paths read from the caller's folder (INIT_CWD, else `cwd`). */
+export function parseArguments(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string = process.cwd()): DiagramOptions {
   let planFile: string | undefined;
   let out: string | undefined;
   let check = false;
@@ -49,8 +55,12 @@ export function parseArguments(args: readonly string[], env: NodeJS.ProcessEnv):
     }
   }
   if (check && out === undefined) throw new UsageError('--check compares with the file given by --out');
-  // As npm run synth reads it: ends trimmed, blank as unset.
-  return { planFile: planFile ?? (env.MIGRATION_PLAN?.trim() || DEFAULT_PLAN), out, check };
+  // MIGRATION_PLAN as npm run synth reads it: ends trimmed, blank as unset, a relative path from the caller's folder.
+  return {
+    planFile: planFile === undefined ? (planFileFromEnvironment(env, cwd) ?? DEFAULT_PLAN) : fromCaller(planFile, env, cwd),
+    out: out === undefined ? undefined : fromCaller(out, env, cwd),
+    check,
+  };
 }
 
 /** The diagram in a fenced Markdown block, as GitHub, GitLab and Azure DevOps render it. */

@@ -21,7 +21,8 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 caller="${INIT_CWD:-$PWD}"
 from_caller() { if [[ "$1" == /* || "$caller" -ef "$repo_root" ]]; then printf '%s' "$1"; else printf '%s/%s' "$caller" "$1"; fi; }
 plan="examples/three-databases.yaml"
-# MIGRATION_PLAN as npm run synth reads it: ends trimmed (a CI variable's line break), blank as unset.
+# MIGRATION_PLAN as npm run synth and npm run diagram read it (lib/private/caller-path.ts): ends trimmed (a CI
+# variable's line break), blank as unset, a relative path from the caller's folder.
 shopt -s extglob
 plan_variable="${MIGRATION_PLAN:-}"
 plan_variable="${plan_variable##+([[:space:]])}"

@@ -10,6 +10,9 @@
 # everything in order.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The steps name the repository's files (the diagram's --out README.md): read from here, not from the folder npm
+# test was typed in (INIT_CWD, which the app and scripts read paths from).
+unset INIT_CWD
 
 background_step="DAG tests (Airflow 3.3, 3.1, 2.10.5 and 2.6.3)|bash dags/run-tests.sh"
 steps=(

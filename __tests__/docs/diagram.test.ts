@@ -3,7 +3,7 @@
  * output with a strict parser of the few statements the renderer may emit: any other line, an
  * unescaped character in a label or a node outside a wave fails.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withFullDisk } from '../helpers/full-disk';
@@ -322,6 +322,28 @@ describe('npm run diagram (scripts/diagram.ts)', () => {
   test('reads MIGRATION_PLAN as npm run synth does: ends trimmed (a CI variable\'s line break), blank as unset', () => {
     expect(runDiagram([], { MIGRATION_PLAN: ` ${EXAMPLE_PLAN}\n` })).toEqual({ code: 0, stdout: exampleBlock, stderr: '' });
     expect(parseArguments([], { MIGRATION_PLAN: ' ' }).planFile).toBe(parseArguments([], {}).planFile);
+  });
+
+  test("reads the plan (MIGRATION_PLAN or argument) and --out from where the command was typed (INIT_CWD), as npm run synth and rehearse do (was: from the repository's folder)", () => {
+    // As npm run diagram typed in `dir`: npm runs the script in the repository, INIT_CWD names `dir`.
+    mkdirSync(join(dir, 'plans'));
+    copyFileSync(EXAMPLE_PLAN, join(dir, 'plans', 'q3.yaml'));
+    const typed = { INIT_CWD: dir };
+    expect(runDiagram([], { ...typed, MIGRATION_PLAN: 'plans/q3.yaml' })).toEqual({ code: 0, stdout: exampleBlock, stderr: '' });
+    expect(runDiagram(['plans/q3.yaml'], typed)).toEqual({ code: 0, stdout: exampleBlock, stderr: '' });
+    expect(runDiagram(['plans/q3.yaml', '--out', 'plan.md'], typed)).toEqual({
+      code: 0,
+      stdout: `Wrote the diagram of ${join(dir, 'plans', 'q3.yaml')} in ${join(dir, 'plan.md')}\n`,
+      stderr: '',
+    });
+    expect(readFileSync(join(dir, 'plan.md'), 'utf8')).toBe(`${BEGIN_MARKER}\n${exampleBlock}${END_MARKER}\n`);
+    // A plan not found names where it was looked for; an absolute path is taken as it is; the default plan is the repository's.
+    expect(runDiagram(['plans/q4.yaml'], typed).stderr).toMatch(new RegExp(`^Invalid migration plan ${join(dir, 'plans', 'q4.yaml')} `));
+    expect(parseArguments([EXAMPLE_PLAN], typed).planFile).toBe(EXAMPLE_PLAN);
+    expect(parseArguments([], typed).planFile).toBe(parseArguments([], {}).planFile);
+    // Typed in the working directory (npm run diagram at the repository's root), or without npm: the paths as typed.
+    expect(parseArguments(['plans/q3.yaml', '--out', 'plan.md'], { INIT_CWD: dir }, dir)).toMatchObject({ planFile: 'plans/q3.yaml', out: 'plan.md' });
+    expect(parseArguments(['plans/q3.yaml'], {}, dir).planFile).toBe('plans/q3.yaml');
   });
 
   test('--out writes a marked section, replaces only that section later, and --check tells whether it is current', () => {

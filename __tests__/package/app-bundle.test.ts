@@ -286,6 +286,30 @@ describe('the bundled app (dist/app.js)', () => {
     expect(blank.stdout).toMatch(/^Synthesized stack contoso-sql /);
   });
 
+  it("reads a relative MIGRATION_PLAN from where the command was typed (INIT_CWD), as npm run rehearse does (was: from the repository's folder, another file)", () => {
+    // As MIGRATION_PLAN=plans/q3.yaml npm run synth typed in `typed`: npm runs the app in the repository, INIT_CWD names `typed`.
+    const typed = join(scratch, 'typed-here');
+    mkdirSync(join(typed, 'plans'), { recursive: true });
+    writeFileSync(join(typed, 'plans', 'q3.json'), readFileSync(join(REPO, 'examples', 'sql-database.json')));
+    const outdir = join(scratch, 'init-cwd-out');
+    const result = runBundle('plans/q3.json', outdir, [], bundle, { INIT_CWD: typed });
+    expect(result.stderr).not.toMatch(/Invalid migration plan/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Synthesized stack contoso-crm /);
+    expect(stacksIn(outdir).has('contoso-crm')).toBe(true);
+    // A plan not found says where it was looked for: the caller's folder.
+    const missing = runBundle('plans/q4.yaml', join(scratch, 'init-cwd-missing-out'), [], bundle, { INIT_CWD: typed });
+    expect(missing.stderr).toMatch(new RegExp(`^Invalid migration plan ${join(typed, 'plans', 'q4.yaml')} .*\n${join(typed, 'plans', 'q4.yaml')}: file not found\n`));
+    expect(missing.status).toBe(1);
+    // Typed in the repository (INIT_CWD its folder), the path is named as typed, and where it was looked for.
+    const atRoot = runBundle('plans/q4.yaml', join(scratch, 'root-missing-out'), [], bundle, { INIT_CWD: REPO });
+    expect(atRoot.stderr).toContain(`plans/q4.yaml: file not found (looked for ${join(REPO, 'plans', 'q4.yaml')})\n`);
+    // The default plan is the repository's, wherever the command was typed.
+    const byDefault = runBundle('', join(scratch, 'init-cwd-default-out'), [], bundle, { INIT_CWD: typed });
+    expect(byDefault.status).toBe(0);
+    expect(byDefault.stdout).toMatch(/^Synthesized stack contoso-sql /);
+  });
+
   it('stops on an output folder it cannot write with Node\'s words for it and no stack trace (was: the trace of mkdirSync)', () => {
     const planFile = join(REPO, 'examples', 'sql-database.json');
     const file = join(scratch, 'a-file-out');
@@ -397,5 +421,52 @@ describe('the bundled app (dist/app.js)', () => {
     expect(result.stderr).toBe('Invalid AIRFLOW_KUBELOGIN_MODE "SPN": one of azurecli, workloadidentity, spn, msi, azd\nNothing was synthesized.\n');
     expect(result.status).toBe(1);
     expect(() => readdirSync(outdir)).toThrow();
+  });
+
+  describe('MIGRATION_DEPLOYER_PRINCIPAL_ID (the stack\'s deployerPrincipalId; was: not settable by npm run synth)', () => {
+    const DEPLOYER = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    /** principal_id of each role assignment named for the deployer, by resource name, in the stack's Terraform. */
+    const deployerAssignments = (stack: string) =>
+      Object.fromEntries(
+        Object.entries(JSON.parse(stack).resource.azurerm_role_assignment as Record<string, { principal_id: string }>)
+          .filter(([name]) => name.includes('Deployer'))
+          .map(([name, assignment]) => [name, assignment.principal_id]),
+      );
+
+    /** The output folder of a synth of `planFile` that succeeded. */
+    const runToFolder = (planFile: string, name: string, env: Record<string, string>) => {
+      const outdir = join(scratch, name);
+      const result = runBundle(planFile, outdir, [], bundle, env);
+      expect(result.stderr).not.toMatch(/Invalid|Cannot/);
+      expect(result.status).toBe(0);
+      return outdir;
+    };
+
+    it.each([
+      ['three-databases.yaml', 'contoso-sql', 2],
+      ['data-factory-host.yaml', 'contoso-adf', 1],
+    ])('gives the deployer roles of examples/%s to that object id, its ends trimmed, instead of whoever applies (azurerm_client_config)', (example, stack, roles) => {
+      const planFile = join(REPO, 'examples', example);
+      const pinned = deployerAssignments(stacksIn(runToFolder(planFile, `deployer-${example}`, { MIGRATION_DEPLOYER_PRINCIPAL_ID: ` ${DEPLOYER}\n` })).get(stack)!);
+      expect(Object.values(pinned)).toEqual(Array(roles).fill(DEPLOYER));
+      // Unset or blank: the identity running Terraform, as before.
+      for (const [name, value] of [['unset', undefined], ['blank', ' ']] as const) {
+        const unpinned = deployerAssignments(stacksIn(runToFolder(planFile, `deployer-${name}-${example}`, value === undefined ? {} : { MIGRATION_DEPLOYER_PRINCIPAL_ID: value })).get(stack)!);
+        expect(Object.keys(unpinned)).toEqual(Object.keys(pinned));
+        expect(Object.values(unpinned)).toEqual(Array(roles).fill(expect.stringMatching(/^\$\{data\.azurerm_client_config\.\w+\.object_id\}$/)));
+      }
+    });
+
+    it('stops on a value that is not a GUID, naming the variable, and writes nothing', () => {
+      const outdir = join(scratch, 'deployer-bad-out');
+      const result = runBundle(join(REPO, 'examples', 'three-databases.yaml'), outdir, [], bundle, { MIGRATION_DEPLOYER_PRINCIPAL_ID: 'deploy-sp ' });
+      expect(result.stderr).toBe(
+        'Invalid MIGRATION_DEPLOYER_PRINCIPAL_ID "deploy-sp": the object id of the identity that applies the stacks, a GUID such as ' +
+          "00000000-0000-0000-0000-000000000000 (yours: az ad signed-in-user show --query id -o tsv; a service principal's, not its client id: " +
+          'az ad sp show --id <client id> --query id -o tsv)\nNothing was synthesized.\n',
+      );
+      expect(result.status).toBe(1);
+      expect(() => readdirSync(outdir)).toThrow();
+    });
   });
 });

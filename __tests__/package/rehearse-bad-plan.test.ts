@@ -38,14 +38,16 @@ describe('npm run rehearse with a bad plan', () => {
     expect(result.status).toBe(2);
   }, 120_000);
 
-  it("reads a relative plan path from the caller's folder, not the repository's (a plan of an app, rehearsed with a clone)", () => {
+  it("reads a relative plan path (argument or MIGRATION_PLAN) from the caller's folder, not the repository's (a plan of an app, rehearsed with a clone)", () => {
     const example = readFileSync(join(__dirname, '..', '..', 'examples', 'three-databases.yaml'), 'utf8');
     mkdirSync(join(scratch, 'plans'), { recursive: true });
     writeFileSync(join(scratch, 'plans', 'q3.yaml'), example.replace(/emails:\n(\s+)- \S+/, 'emails:\n$1- not-an-email'));
     const plan = join(scratch, 'plans', 'q3.yaml');
     // Run directly (bash scripts/rehearse.sh) from the app's folder: its working directory counts.
     const { INIT_CWD: _npmCaller, ...withoutInitCwd } = process.env;
-    for (const result of [rehearseFrom(scratch, 'plans/q3.yaml'), spawnSync('bash', [SCRIPT, 'plans/q3.yaml'], { encoding: 'utf8', cwd: scratch, env: withoutInitCwd })]) {
+    // MIGRATION_PLAN=plans/q3.yaml npm run rehearse typed there too: the same file, as npm run synth reads it.
+    const byVariable = spawnSync('bash', [SCRIPT], { encoding: 'utf8', cwd: join(__dirname, '..', '..'), env: { ...process.env, INIT_CWD: scratch, MIGRATION_PLAN: 'plans/q3.yaml' } });
+    for (const result of [rehearseFrom(scratch, 'plans/q3.yaml'), spawnSync('bash', [SCRIPT, 'plans/q3.yaml'], { encoding: 'utf8', cwd: scratch, env: withoutInitCwd }), byVariable]) {
       expect(result.stderr).toMatch(new RegExp(`^Invalid migration plan ${plan} \\(1 problem\\):\n${plan}:\\d+:\\d+ notifications\\.emails\\[0\\]`));
       expect(result.status).toBe(2);
     }
