@@ -7,7 +7,7 @@ const VARIABLE = 'MIGRATION_DEPLOYER_PRINCIPAL_ID';
 /**
  * The stack's `deployerPrincipalId` from `MIGRATION_DEPLOYER_PRINCIPAL_ID` (blank or unset: `undefined`, the
  * identity running Terraform, `azurerm_client_config`), as the package's own app reads it, its ends trimmed (a CI
- * variable's trailing space or line break): the Entra ID object id of the identity that gets the deployer's roles
+ * variable's trailing space or line break) and in lower case: the Entra ID object id of the identity that gets the deployer's roles
  * (the DAG blobs' upload; the Kubernetes host's cluster admin and Key Vault Secrets Officer, which its second stack
  * uses) whoever applies. A value that is not a GUID throws an Error naming the variable (the stack would name its
  * prop, which the user never set).
@@ -22,5 +22,5 @@ export function deployerPrincipalIdFromEnvironment(env: NodeJS.ProcessEnv = proc
         'not its client id: az ad sp show --id <client id> --query id -o tsv)',
     );
   }
-  return value;
+  return value.toLowerCase(); // as Azure answers it: a principal_id in another case is a change to plan (and it forces a new assignment)
 }
