@@ -525,6 +525,16 @@ describe('loadMigrationPlan: a repeated key hides no other problem', () => {
     ]);
   });
 
+  test.each([
+    ['YAML', 'nested.yaml', `${toYaml(minimalPlan())}tags: { a: x }\ntags: { b: y, b: z }\n`],
+    ['JSON', 'nested.json', JSON.stringify(minimalPlan()).replace(/}$/, ', "tags": { "a": "x" }, "tags": { "b": "y", "b": "z" } }')],
+  ])('%s: a repeated key whose value repeats a key of its own: both named', (_, name, text) => {
+    expect(planError(() => loadMigrationPlan(files.write(name, text))).problems).toEqual([
+      { path: 'tags', message: 'duplicate key "tags"', ...at(text, name.endsWith('json') ? '"tags": { "b"' : 'tags: { b') },
+      { path: 'tags.b', message: 'duplicate key "b"', ...at(text, name.endsWith('json') ? '"b"' : 'b: z') },
+    ]);
+  });
+
   test('YAML: a syntax error still stops the reader: reported alone, without the plan\'s problems', () => {
     const broken = yaml.replace('    dependsOn:\n', '    dependsOn: [\n');
     const problems = planError(() => loadMigrationPlan(files.write('broken.yaml', broken))).problems;
