@@ -1,10 +1,13 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { loadMigrationPlan, MigrationPlanError } from '../../lib/plan';
+import { loadMigrationPlan, MigrationPlanError, type PlanProblem } from '../../lib/plan';
 import { EXAMPLE_PLAN, minimalPlan, planError, planFiles } from './plan-fixtures';
 
 const files = planFiles();
+
+/** The repeated-key problems among a plan's problems (the plan is checked too, and its problems reported with them). */
+const duplicateKeys = (problems: readonly PlanProblem[]) => problems.filter(({ message }) => message.startsWith('duplicate key '));
 
 describe('loadMigrationPlan: reading the file', () => {
   test('a missing file is named in the message', () => {
@@ -255,7 +258,8 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
 
   test('JSON duplicate keys are reported with their field path, all of them', () => {
     const text = '{\n  "name": "a",\n  "databases": [\n    { "name": "x", "name": "y" }\n  ],\n  "name": "b"\n}';
-    expect(planError(() => loadMigrationPlan(files.write('dup.json', text))).problems).toEqual([
+    // The plan's other problems (missing fields) are reported with them: see 'a repeated key hides no other problem'.
+    expect(duplicateKeys(planError(() => loadMigrationPlan(files.write('dup.json', text))).problems)).toEqual([
       { path: 'databases[0].name', message: 'duplicate key "name"', line: 4, column: 20 },
       { path: 'name', message: 'duplicate key "name"', line: 6, column: 3 },
     ]);
@@ -270,7 +274,7 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
   test('a JSON string ending in an escaped backslash ends at its quote: the keys and colons after it count as written', () => {
     const text = '{\n  "tags": { "share": "\\\\\\\\files\\\\", "b": "x:", "b": "y" }\n}';
     expect(JSON.parse(text).tags.share).toBe('\\\\files\\');
-    expect(planError(() => loadMigrationPlan(files.write('backslash.json', text))).problems).toEqual([
+    expect(duplicateKeys(planError(() => loadMigrationPlan(files.write('backslash.json', text))).problems)).toEqual([
       { path: 'tags.b', message: 'duplicate key "b"', line: 2, column: 48 },
     ]);
   });
@@ -280,7 +284,7 @@ describe('loadMigrationPlan: syntax errors carry line and column', () => {
     Object.defineProperty(Object.prototype, 'inherited', { value: 1, enumerable: true, configurable: true });
     try {
       const path = files.write('dup-inherited.json', '{"name": "a", "name": "b"}');
-      expect(planError(() => loadMigrationPlan(path)).problems).toEqual([
+      expect(duplicateKeys(planError(() => loadMigrationPlan(path)).problems)).toEqual([
         { path: 'name', message: 'duplicate key "name"', line: 1, column: 15 },
       ]);
     } finally {
@@ -469,3 +473,82 @@ describe('loadMigrationPlan: YAML that only the library can read', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('loadMigrationPlan: a repeated key hides no other problem', () => {
+  // A first user's plan reported its duplicate key alone, and four more problems once it was removed.
+  const plan = minimalPlan();
+  plan.databases[0].mode = 'offline';
+  plan.databases.push({ name: 'database_2', source: { server: 'sql09', database: 'Orders' }, target: { server: 'sqldb-prod' }, dependsOn: ['database_9'] });
+  const yaml = toYaml(plan).replace('    mode: offline\n', '    mode: offline\n    mode: offline\n');
+
+  /** Line and column where `needle` is written last in `text` (a repeated key's second, on its line or after). */
+  const at = (text: string, needle: string) => {
+    const lines = text.split('\n');
+    const line = lines.length - 1 - [...lines].reverse().findIndex((written) => written.includes(needle));
+    return { line: line + 1, column: lines[line].lastIndexOf(needle) + 1 };
+  };
+
+  test("YAML: the repeated key and the plan's other problems, all in one error, in file order", () => {
+    const path = files.write('dup.yaml', yaml);
+    const error = planError(() => loadMigrationPlan(path));
+    expect(error.problems).toEqual([
+      { path: 'databases[0].mode', message: 'duplicate key "mode"', ...at(yaml, 'mode: offline') },
+      { path: 'databases[1].source.server', message: expect.stringMatching(/^unknown source server "sql09"/), ...at(yaml, 'server: sql09') },
+      { path: 'databases[1].dependsOn[0]', message: expect.stringMatching(/^unknown database "database_9"/), ...at(yaml, 'database_9') },
+    ]);
+    expect(error.report()).toMatch(/^Invalid migration plan .*dup\.yaml \(3 problems\):\n/);
+  });
+
+  test("JSON: the repeated key and the plan's other problems, all in one error, in file order", () => {
+    const text = JSON.stringify(plan, null, 2).replace('"mode": "offline"', '"mode": "offline", "mode": "offline"');
+    expect(planError(() => loadMigrationPlan(files.write('dup.json', text))).problems).toEqual([
+      { path: 'databases[0].mode', message: 'duplicate key "mode"', ...at(text, '"mode"') },
+      { path: 'databases[1].source.server', message: expect.stringMatching(/^unknown source server "sql09"/), ...at(text, '"server": "sql09"') },
+      { path: 'databases[1].dependsOn[0]', message: expect.stringMatching(/^unknown database "database_9"/), ...at(text, '"database_9"') },
+    ]);
+  });
+
+  test.each([
+    ['YAML', 'dup.yaml', toYaml(minimalPlan()).replace('location: westeurope\n', 'location: westeurope\nlocation: West Europe\n'), 3, 1],
+    [
+      'JSON',
+      'dup.json',
+      JSON.stringify(minimalPlan(), null, 2).replace('"location": "westeurope",', '"location": "westeurope",\n  "location": "West Europe",'),
+      4,
+      3,
+    ],
+  ])('%s: the last value written is the one checked (as JSON.parse reads it), and its problem points at it', (_, name, text, line, column) => {
+    expect(text).toContain('West Europe');
+    expect(planError(() => loadMigrationPlan(files.write(name, text))).problems).toEqual([
+      { path: 'location', message: 'duplicate key "location"', line, column },
+      { path: 'location', message: expect.stringMatching(/Azure region/), line, column },
+    ]);
+  });
+
+  test.each([
+    ['YAML', 'nested.yaml', `${toYaml(minimalPlan())}tags: { a: x }\ntags: { b: y, b: z }\n`],
+    ['JSON', 'nested.json', JSON.stringify(minimalPlan()).replace(/}$/, ', "tags": { "a": "x" }, "tags": { "b": "y", "b": "z" } }')],
+  ])('%s: a repeated key whose value repeats a key of its own: both named', (_, name, text) => {
+    expect(planError(() => loadMigrationPlan(files.write(name, text))).problems).toEqual([
+      { path: 'tags', message: 'duplicate key "tags"', ...at(text, name.endsWith('json') ? '"tags": { "b"' : 'tags: { b') },
+      { path: 'tags.b', message: 'duplicate key "b"', ...at(text, name.endsWith('json') ? '"b"' : 'b: z') },
+    ]);
+  });
+
+  test('YAML: a syntax error still stops the reader: reported alone, without the plan\'s problems', () => {
+    const broken = yaml.replace('    dependsOn:\n', '    dependsOn: [\n');
+    const problems = planError(() => loadMigrationPlan(files.write('broken.yaml', broken))).problems;
+    expect(problems.filter(({ message }) => message.startsWith('YAML syntax error: '))).not.toEqual([]);
+    expect(problems.filter(({ message }) => !message.startsWith('YAML syntax error: '))).toEqual(
+      // The repeated key is among the parser's errors, as it was; the unknown server and database are not checked.
+      [{ path: 'databases[0].mode', message: 'duplicate key "mode"', ...at(yaml, 'mode: offline') }],
+    );
+  });
+
+  test('YAML: a syntax error alone is the only problem reported', () => {
+    const broken = `${toYaml({ ...minimalPlan(), name: 'Not A Valid Name' })}tags: [unclosed\n`;
+    expect(planError(() => loadMigrationPlan(files.write('broken.yaml', broken))).problems).toEqual([
+      expect.objectContaining({ path: '', message: expect.stringMatching(/^YAML syntax error: /) }),
+    ]);
+  });
+});

@@ -41,7 +41,7 @@ export function loadMigrationPlan(path: string): MigrationPlan {
   }
   const source = read(readPlanText(path));
   if (!source.ok) throw new MigrationPlanError(path, source.problems);
-  return validatePlan(source.value, path, source.locate);
+  return validatePlan(source.value, path, source.locate, source.problems);
 }
 
 /** What `path` is, or undefined where it cannot be read (missing, a parent that is a file, no permission, a link loop). */

@@ -34,8 +34,11 @@ export const isValidatedPlan = (plan: MigrationPlan): boolean => validatedPlans.
  */
 export const planSource = (plan: MigrationPlan): string => validatedPlans.get(plan) ?? 'props.plan';
 
-/** @param locate maps field paths to file positions when the value came from a file */
-export function validatePlan(value: unknown, file: string, locate?: SourceLocator): MigrationPlan {
+/**
+ * @param locate maps field paths to file positions when the value came from a file
+ * @param found problems found reading the file that left the value usable (repeated keys), reported with the plan's
+ */
+export function validatePlan(value: unknown, file: string, locate?: SourceLocator, found: readonly PlanProblem[] = []): MigrationPlan {
   let result: ReturnType<typeof migrationPlanSchema.safeParse>;
   let dropped: IssueProblem[];
   try {
@@ -45,9 +48,9 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
     dropped = protoTagKey(value);
   } catch (error) {
     // Only exotic inputs get here (getters that throw, revoked proxies): still a plan problem.
-    throw new MigrationPlanError(file, [{ path: '', message: `cannot read the plan: ${errorMessage(error)}` }]);
+    throw new MigrationPlanError(file, [...found, { path: '', message: `cannot read the plan: ${errorMessage(error)}` }]);
   }
-  if (result.success && dropped.length === 0) {
+  if (result.success && dropped.length === 0 && found.length === 0) {
     const plan: MigrationPlan = deepFreeze(result.data);
     validatedPlans.set(plan, file);
     return plan;
@@ -58,7 +61,7 @@ export function validatePlan(value: unknown, file: string, locate?: SourceLocato
   const problems = ordered.map(
     ({ path, message }): PlanProblem => ({ path: formatFieldPath(path), message: showInvisible(message, value, path), ...locate?.(path) }),
   );
-  throw new MigrationPlanError(file, problems);
+  throw new MigrationPlanError(file, [...found, ...problems]);
 }
 
 /**

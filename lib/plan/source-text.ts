@@ -3,8 +3,12 @@
  * with the `yaml` library. JSON is read with `JSON.parse`, which defines what JSON is and reads a
  * 1,000-database plan in a few milliseconds (a YAML parser takes hundreds); `yaml` reads the same
  * text again only when it repeats a key (which `JSON.parse` lets through) or a problem needs a position.
+ *
+ * A repeated key is a problem, but it leaves a usable value: the last of the values written wins (as
+ * `JSON.parse` and `yaml`'s `toJS` both read it), so the plan is still checked, and every problem
+ * reported at once. A syntax error leaves no document to check: the reading stops there.
  */
-import type { Alias, Document, LineCounter, Node } from 'yaml';
+import type { Alias, Document, LineCounter, Node, YAMLError } from 'yaml';
 import { errorMessage, type PlanProblem } from './errors';
 import { formatFieldPath, quote } from './field-path';
 
@@ -13,9 +17,12 @@ type Loose = Record<string, unknown>;
 /** The position (1-based) of the field at `path`, or of its nearest parent written in the file. */
 export type SourceLocator = (path: readonly PropertyKey[]) => { line: number; column: number } | undefined;
 
-/** A plan file read into a value (with a way back to positions), or its syntax problems. */
+/**
+ * A plan file read into a value (with a way back to positions) and the problems found reading it
+ * that still left the value usable (repeated keys), or the problems that left none.
+ */
 export type ParsedSource =
-  | { readonly ok: true; readonly value: unknown; readonly locate: SourceLocator }
+  | { readonly ok: true; readonly value: unknown; readonly locate: SourceLocator; readonly problems: readonly PlanProblem[] }
   | { readonly ok: false; readonly problems: readonly PlanProblem[] };
 
 /** `yaml` (72 modules) loads with the first text it reads: a valid JSON plan never needs it. */
@@ -71,26 +78,28 @@ export function readYaml(text: string): ParsedSource {
     return failed(`cannot parse YAML: ${errorMessage(error)}`);
   }
   const { document, lines } = source;
-  if (document.errors.length > 0) {
-    const problems = document.errors.map(({ code, message, pos: [offset] }) => {
-      const hint = HINTS.get(code);
-      const what = OWN_WORDS.get(code) ?? (hint === undefined ? message : `${message} (${hint})`);
-      const at = code === 'RESOURCE_EXHAUSTION' ? tooDeepOnLine(withLineFeeds(text), offset) : offset;
-      const syntaxError = { path: '', message: `YAML syntax error: ${what}`, ...position(lines, at) };
-      return duplicateKeyProblem(source, code, offset) ?? syntaxError;
-    });
-    return { ok: false, problems };
-  }
+  const duplicateKeys = duplicateKeyProblems(source, document.errors);
+  const errors = document.errors.map(({ code, message, pos: [offset] }, index) => {
+    const duplicateKey = duplicateKeys[index];
+    if (duplicateKey !== undefined) return { duplicateKey, problem: duplicateKey };
+    const hint = HINTS.get(code);
+    const what = OWN_WORDS.get(code) ?? (hint === undefined ? message : `${message} (${hint})`);
+    const at = code === 'RESOURCE_EXHAUSTION' ? tooDeepOnLine(withLineFeeds(text), offset) : offset;
+    return { problem: { path: '', message: `YAML syntax error: ${what}`, ...position(lines, at) } };
+  });
+  // Repeated keys alone leave a document to check (its last value of each); any other error, none.
+  const found = errors.map(({ problem }) => problem);
+  if (errors.some(({ duplicateKey }) => duplicateKey === undefined)) return { ok: false, problems: found };
   if (document.contents === null) return failed('the file is empty; expected a migration plan', { line: 1, column: 1 });
   const keyProblems = collectionKeys(source, document.contents);
-  if (keyProblems.length > 0) return { ok: false, problems: keyProblems };
+  if (keyProblems.length > 0) return { ok: false, problems: [...found, ...keyProblems] };
   try {
-    return { ok: true, value: document.toJS({ maxAliasCount: MAX_ALIAS_COPIES }), locate: locator(() => source) };
+    return { ok: true, value: document.toJS({ maxAliasCount: MAX_ALIAS_COPIES }), locate: locator(() => source), problems: found };
   } catch (error) {
     const message = errorMessage(error);
-    if (!/^Excessive alias count/.test(message)) return failed(`cannot read YAML: ${message}`, danglingAlias(source));
+    if (!/^Excessive alias count/.test(message)) return failed(`cannot read YAML: ${message}`, danglingAlias(source), found);
     const what = `here the copies of an anchored value (&name ... *name) pass ${MAX_ALIAS_COPIES}, the limit that guards against "billion laughs" files`;
-    return failed(`YAML aliases expand too far: ${what}; write the values out, or use fewer aliases`, aliasPastLimit(source));
+    return failed(`YAML aliases expand too far: ${what}; write the values out, or use fewer aliases`, aliasPastLimit(source), found);
   }
 }
 
@@ -184,17 +193,19 @@ export function readJson(text: string): ParsedSource {
     return jsonSyntaxError(body, tooDeepAt, `nested more than ${MAX_JSON_DEPTH} levels deep`);
   let yaml: YamlSource | undefined;
   const source = () => (yaml ??= parseYaml(body));
+  // Repeated keys (`JSON.parse` keeps the last value of each) are problems, and the value is still checked.
+  let problems: PlanProblem[] = [];
   if (keys !== countKeys(value)) {
     const { errors } = source().document;
-    const problems = errors.flatMap((error) => duplicateKeyProblem(source(), error.code, error.pos[0]) ?? []);
-    if (problems.length > 0) return { ok: false, problems };
+    problems = duplicateKeyProblems(source(), errors).flatMap((problem) => problem ?? []);
   }
-  return { ok: true, value, locate: locator(source) };
+  return { ok: true, value, locate: locator(source), problems };
 }
 
 /**
  * A mapping field points at its key (the line people look for), a list item at the item itself;
- * a field that is not in the file at its nearest parent that is.
+ * a field that is not in the file at its nearest parent that is. A repeated key's field is its
+ * last, whose value the plan holds.
  */
 function locator(source: () => YamlSource): SourceLocator {
   return (path) => {
@@ -206,7 +217,7 @@ function locator(source: () => YamlSource): SourceLocator {
     for (const segment of path) {
       if (isAlias(node)) node = node.resolve(document);
       if (isMap(node)) {
-        const pair = node.items.find((item) => keyText(item.key) === String(segment));
+        const pair = lastPair(node.items, String(segment));
         if (pair === undefined) break;
         offset = rangeStart(pair.key) ?? rangeStart(pair.value) ?? offset;
         node = pair.value;
@@ -222,32 +233,50 @@ function locator(source: () => YamlSource): SourceLocator {
   };
 }
 
-function duplicateKeyProblem({ document, lines }: YamlSource, code: string, offset: number): PlanProblem | undefined {
-  const path = code === 'DUPLICATE_KEY' ? keyPathAt(document.contents, offset) : undefined;
-  if (path === undefined) return undefined;
-  return {
-    path: formatFieldPath(path),
-    message: `duplicate key ${quote(String(path.at(-1)))}`,
-    ...position(lines, offset),
-  };
+/** The last pair with key `key` (tsconfig's ES2022 has no `findLast`). */
+function lastPair<T extends { key: unknown }>(items: readonly T[], key: string): T | undefined {
+  for (let index = items.length - 1; index >= 0; index--) if (keyText(items[index].key) === key) return items[index];
+  return undefined;
 }
 
-/** The field path of the mapping key that starts at `offset`. */
-function keyPathAt(node: unknown, offset: number, path: PropertyKey[] = []): PropertyKey[] | undefined {
+/**
+ * Each error's problem where it is a repeated key whose field path is found, else undefined. The
+ * paths come from one walk of the document, however many keys repeat (a walk per key took seconds
+ * for a 1,000-database plan that repeats a key in each database).
+ */
+function duplicateKeyProblems({ document, lines }: YamlSource, errors: readonly YAMLError[]): (PlanProblem | undefined)[] {
+  const offsets = new Set(errors.flatMap(({ code, pos }) => (code === 'DUPLICATE_KEY' ? [pos[0]] : [])));
+  const paths = offsets.size === 0 ? new Map<number, PropertyKey[]>() : keyPathsAt(document.contents, offsets);
+  return errors.map(({ code, pos: [offset] }) => {
+    const path = code === 'DUPLICATE_KEY' ? paths.get(offset) : undefined;
+    if (path === undefined) return undefined;
+    return {
+      path: formatFieldPath(path),
+      message: `duplicate key ${quote(String(path.at(-1)))}`,
+      ...position(lines, offset),
+    };
+  });
+}
+
+/** The field paths of the mapping keys that start at `offsets`. */
+function keyPathsAt(
+  node: unknown,
+  offsets: ReadonlySet<number>,
+  paths = new Map<number, PropertyKey[]>(),
+  path: PropertyKey[] = [],
+): Map<number, PropertyKey[]> {
   const { isMap, isScalar, isSeq } = yaml();
   if (isMap(node)) {
     for (const { key, value } of node.items) {
-      if (isScalar(key) && key.range?.[0] === offset) return [...path, keyText(key)];
-      const found = keyPathAt(value, offset, [...path, keyText(key)]);
-      if (found !== undefined) return found;
+      const keyPath = [...path, keyText(key)];
+      const offset = isScalar(key) ? key.range?.[0] : undefined;
+      if (offset !== undefined && offsets.has(offset)) paths.set(offset, keyPath);
+      keyPathsAt(value, offsets, paths, keyPath); // a repeated key's value may repeat keys of its own
     }
   } else if (isSeq(node)) {
-    for (const [index, item] of node.items.entries()) {
-      const found = keyPathAt(item, offset, [...path, index]);
-      if (found !== undefined) return found;
-    }
+    for (const [index, item] of node.items.entries()) keyPathsAt(item, offsets, paths, [...path, index]);
   }
-  return undefined;
+  return paths;
 }
 
 /** V8's message, then where the error is ("at position N"), or a quote of the text around an unexpected token. */
@@ -399,6 +428,6 @@ function position(lines: LineCounter, offset: number) {
   return { line, column: col };
 }
 
-function failed(message: string, at?: { line: number; column: number }): ParsedSource {
-  return { ok: false, problems: [{ path: '', message, ...at }] };
+function failed(message: string, at?: { line: number; column: number }, found: readonly PlanProblem[] = []): ParsedSource {
+  return { ok: false, problems: [...found, { path: '', message, ...at }] };
 }
