@@ -67,7 +67,7 @@ function readPlanText(path: string): string {
     if (error instanceof MigrationPlanError) throw error;
     const code = String((error as NodeJS.ErrnoException | undefined)?.code);
     const reason = READ_ERRORS.get(code);
-    // A relative path is read from the working directory, which npm sets to the package's folder whatever folder npm was typed in.
+    // A relative path is read from the working directory (the app resolves MIGRATION_PLAN from where it was typed first).
     const where = code === 'ENOENT' && !isAbsolute(path) ? ` (looked for ${resolve(path)})` : '';
     fail(path, reason === undefined ? `cannot read file: ${errorMessage(error)}` : `${reason}${where}`);
   }
