@@ -562,6 +562,7 @@ const FUNCTIONS: Record<string, readonly (readonly [args: readonly unknown[], me
   migrationPlanJsonSchema: null,
   stateBackendFromEnvironment: null,
   kubeloginModeFromEnvironment: null,
+  deployerPrincipalIdFromEnvironment: null,
   acknowledgeWarnings: [
     [[], "acknowledgeWarnings needs the construct the acknowledgements cover (got undefined); the smallest call is acknowledgeWarnings(stack, { 'migration:tfc:kubelogin': '<why this is meant>' })"],
     [[Testing.app()], '<app>: acknowledgeWarnings: acknowledgements must be an object of warning id to reason (got undefined)'],
