@@ -17,6 +17,7 @@ import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
 import { checkRegion } from '../private/azure-regions';
 import { DATA_FACTORY, requireProps, RESOURCE_GROUP, IF_GIVEN } from '../private/prop-checks';
+import { sqlVmConnectionStringSecretName } from './secrets-to-set';
 
 /** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
 export type FactoryResourceJson = Record<string, unknown>;
@@ -211,7 +212,7 @@ export class SqlPipelines extends Construct {
       if (group === undefined) {
         Annotations.of(this).addInfo(
           `SqlVm target ${target.name} is reached through the self-hosted integration runtime ` +
-            `(its machines need line of sight to the VM; Key Vault secret ${target.name}-connection-string)`,
+            `(its machines need line of sight to the VM; Key Vault secret ${sqlVmConnectionStringSecretName(target.name)})`,
         );
         continue;
       }
