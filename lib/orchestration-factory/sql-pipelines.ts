@@ -12,6 +12,7 @@ import { IDataFactory, IResourceGroup } from '../core/references';
 import { MAX_PIPELINE_CONCURRENCY } from '../plan/rules';
 import { TargetKind } from '../plan/types';
 import { checkNoDoubleHyphen, resourceName, uniqueSuffix } from '../private/naming';
+import { namedOutput } from '../private/outputs';
 import { moveFromFormerId } from '../private/retired-addresses';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
@@ -243,6 +244,17 @@ export class SqlPipelines extends Construct {
       endpoints[target.name] = endpoint;
     }
     this.privateEndpoints = endpoints;
+    if (Object.keys(endpoints).length > 0) {
+      // What a person approves on each target after the deploy: the endpoint's name as Azure keeps it (ignore_changes).
+      namedOutput(this, 'private-endpoints-to-approve', {
+        value: Object.fromEntries(
+          props.targets
+            .filter((target) => endpoints[target.name] !== undefined)
+            .map((target) => [target.name, `${endpoints[target.name].name} on ${target.resourceId}`]),
+        ),
+        description: 'The managed private endpoints to approve, per SqlMi or SqlDb target: "<endpoint name> on <target ARM id>" (docs/sql-logins.md)',
+      });
+    }
 
     this.runnerRole = new RoleDefinition(this, 'RunnerRole', {
       name: `Migration SQL Pipeline Runner (${props.namePrefix})`,
