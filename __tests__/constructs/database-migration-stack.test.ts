@@ -197,6 +197,7 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
       'migration_service_auth_key_2',
       'orchestration_factory_name',
       'orchestration_key_vault_uri',
+      'orchestration_secrets_to_set',
       'orchestration_self_hosted_runtime_auth_key',
     ]);
     const sensitive = Object.entries(synth.output ?? {}).filter(([, output]) => output.sensitive).map(([name]) => name);

@@ -7,13 +7,16 @@ import { ManagementLock } from '@cdktf/provider-azurerm/lib/management-lock';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { ref, Testing, Token } from 'cdktf';
 import { OrchestrationFactory, OrchestrationFactoryProps } from '../../lib/orchestration-factory/orchestration-factory';
+import { parseMigrationPlan } from '../../lib/plan';
+import { MigrationPlan } from '../../lib/plan/types';
+import { AIRFLOW_CONNECTIONS_PREFIX } from '../../lib/orchestration-factory/secrets-to-set';
 import { examplePlan } from '../helpers/example-plan';
-import { onlyResource, resourcesOfType, synthObject, testStack, warningsOf } from '../helpers/test-stack';
+import { AIRFLOW_OF_HOST, synthMigrationStack } from '../helpers/migration-stack';
+import { onlyResource, resourcesOfType, synthObject, SynthesizedStack, testStack, warningsOf } from '../helpers/test-stack';
 
 
-function build(props: Partial<OrchestrationFactoryProps> = {}) {
+function build(props: Partial<OrchestrationFactoryProps> = {}, plan: MigrationPlan = examplePlan()) {
   const { stack, resourceGroup } = testStack();
-  const plan = examplePlan();
   const factory = new OrchestrationFactory(stack, 'orchestration', { resourceGroup, plan, ...props });
   return { stack, plan, factory, synth: synthObject(stack), json: Testing.synth(stack) };
 }
@@ -120,3 +123,110 @@ describe('OrchestrationFactory props checked at construction', () => {
     );
   });
 });
+
+const SUB = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod/providers';
+
+/** Two source servers (one with a share, one with its own names), a target of each kind, the backup storage. */
+function severalServers(sqlAccess: 'direct' | 'dataFactory', sharePath = '\\\\fs01\\backups\\erp') {
+  return parseMigrationPlan({
+    name: 'contoso-sql',
+    location: 'westeurope',
+    notifications: { emails: ['dba@contoso.com'] },
+    airflow: { sqlAccess },
+    sourceServers: [
+      { name: 'erp-sql01', host: 'erp-sql01.corp.contoso.com', backupFileShare: { path: sharePath, connectionId: 'smb_fs01' } },
+      { name: 'crm-sql02', host: 'crm-sql02.corp.contoso.com', connectionId: 'crm_login', connectionStringSecretName: 'crm-adf' },
+    ],
+    targetServers: [
+      { name: 'mi-prod', kind: 'SqlMi', resourceId: `${SUB}/Microsoft.Sql/managedInstances/mi-contoso-prod` },
+      { name: 'db-prod', kind: 'SqlDb', resourceId: `${SUB}/Microsoft.Sql/servers/sql-contoso-prod` },
+      { name: 'vm-prod', kind: 'SqlVm', resourceId: `${SUB}/Microsoft.SqlVirtualMachine/sqlVirtualMachines/vm-contoso-prod` },
+    ],
+    backupStorage: { storageAccountResourceId: `${SUB}/Microsoft.Storage/storageAccounts/stcontosobackups`, connectionId: 'backup_storage_key' },
+    databases: [
+      { name: 'erp', source: { server: 'erp-sql01', database: 'Erp' }, target: { server: 'mi-prod' } },
+      { name: 'erp_archive', source: { server: 'erp-sql01', database: 'ErpArchive' }, target: { server: 'vm-prod' } },
+      { name: 'crm', source: { server: 'crm-sql02', database: 'Crm' }, target: { server: 'db-prod' } },
+    ],
+  }, 'several-servers.yaml (test)');
+}
+
+/** A map output's value (the synthesized JSON's type says string, as most outputs are). */
+function mapOutput(synth: SynthesizedStack, name: string): Record<string, string> {
+  return (synth.output?.[name]?.value ?? {}) as unknown as Record<string, string>;
+}
+
+describe('OrchestrationFactory output secrets_to_set', () => {
+  const AS_CONNECTION = 'as an Airflow connection URI or JSON (docs/secrets.md)';
+  const CONNECTION_STRING = 'with Encrypt=True;TrustServerCertificate=False (docs/secrets.md)';
+
+  it('names every Key Vault secret of a plan with several servers, a share and a SqlVm target reached through Data Factory, with what each holds', () => {
+    const output = build({}, severalServers('dataFactory')).synth.output?.orchestration_secrets_to_set;
+    expect(output?.value).toEqual({
+      'erp-sql01-connection-string':
+        `SQL Server connection string of source server erp-sql01 (erp-sql01.corp.contoso.com) for Data Factory's linked service ls_sql_erp_sql01, ${CONNECTION_STRING}`,
+      'airflow-connections-mssql-source-erp-sql01':
+        `Airflow connection mssql_source_erp_sql01: the SQL login DMS and the DAG use on source server erp-sql01 (erp-sql01.corp.contoso.com), ${AS_CONNECTION}`,
+      'airflow-connections-smb-fs01':
+        `Airflow connection smb_fs01: the Windows login (DOMAIN\\user) and password DMS reads backup share \\\\fs01\\backups\\erp of source server erp-sql01 with, ${AS_CONNECTION}`,
+      'crm-adf':
+        `SQL Server connection string of source server crm-sql02 (crm-sql02.corp.contoso.com) for Data Factory's linked service ls_sql_crm_sql02, ${CONNECTION_STRING}`,
+      'airflow-connections-crm-login':
+        `Airflow connection crm_login: the SQL login DMS and the DAG use on source server crm-sql02 (crm-sql02.corp.contoso.com), ${AS_CONNECTION}`,
+      'airflow-connections-mssql-target-mi-prod':
+        `Airflow connection mssql_target_mi_prod: the login the DAG uses on SqlMi target mi-prod (host: its server's DNS name), ${AS_CONNECTION}`,
+      'airflow-connections-mssql-target-db-prod':
+        `Airflow connection mssql_target_db_prod: the login DMS and the DAG use on SqlDb target db-prod (host: its server's DNS name), ${AS_CONNECTION}`,
+      'airflow-connections-mssql-target-vm-prod':
+        `Airflow connection mssql_target_vm_prod: the login the DAG uses on SqlVm target vm-prod (host: its server's DNS name), ${AS_CONNECTION}`,
+      'vm-prod-connection-string':
+        `SQL Server connection string of SqlVm target vm-prod for Data Factory's SQL pipelines (sqlAccess: dataFactory), ${CONNECTION_STRING}`,
+      'airflow-connections-backup-storage-key':
+        `Airflow connection backup_storage_key: the access key of backup storage account stcontosobackups as its password (DMS stages backups there), ${AS_CONNECTION}`,
+    });
+  });
+
+  it('carries names and descriptions only: not sensitive, no reference to anything deployed', () => {
+    const output = build({}, severalServers('dataFactory')).synth.output?.orchestration_secrets_to_set;
+    expect(output?.sensitive).toBeUndefined();
+    expect(JSON.stringify(output?.value)).not.toMatch(/\$\{/);
+  });
+
+  it('writes a share path holding ${ or %{ so that Terraform reads it as it is, not as a template', () => {
+    const output = mapOutput(build({}, severalServers('direct', '\\\\fs01\\${erp}%{x}')).synth, 'orchestration_secrets_to_set');
+    expect(output['airflow-connections-smb-fs01']).toMatch(/^[^$%]*backup share \\\\fs01\\\$\$\{erp\}%%\{x\} of source server erp-sql01/);
+  });
+
+  it("leaves out a SqlVm target's connection string with sqlAccess direct (the workers reach it with its Airflow connection)", () => {
+    const names = Object.keys(mapOutput(build({}, severalServers('direct')).synth, 'orchestration_secrets_to_set'));
+    expect(names).toHaveLength(9);
+    expect(names).not.toContain('vm-prod-connection-string');
+  });
+
+  it('names the secrets of the linked services it creates', () => {
+    const { synth } = build({}, severalServers('direct'));
+    const names = Object.keys(mapOutput(synth, 'orchestration_secrets_to_set'));
+    const linked = Object.values(resourcesOfType(synth, DataFactoryLinkedServiceSqlServer.tfResourceType));
+    expect(linked.map((service) => (service.key_vault_connection_string as { secret_name: string }).secret_name).sort()).toEqual(
+      names.filter((name) => !name.startsWith(`${AIRFLOW_CONNECTIONS_PREFIX}-`)).sort(),
+    );
+  });
+
+  it("names the connections under the prefix the stack gives Airflow's Key Vault secrets backend", () => {
+    const { synth } = synthMigrationStack({ plan: examplePlanWithExternalHost() });
+    const variables = mapOutput(synth, 'airflow_environment_variables');
+    expect(JSON.parse(variables.AIRFLOW__SECRETS__BACKEND_KWARGS).connections_prefix).toBe(AIRFLOW_CONNECTIONS_PREFIX);
+    expect(Object.keys(mapOutput(synth, 'orchestration_secrets_to_set')).sort()).toEqual([
+      'airflow-connections-backup-storage-key',
+      'airflow-connections-mssql-source-sql01',
+      'airflow-connections-mssql-target-mi-prod',
+      'airflow-connections-smb-fileserver01',
+      'sql01-connection-string',
+    ]);
+  });
+});
+
+function examplePlanWithExternalHost(): MigrationPlan {
+  const document = JSON.parse(JSON.stringify(examplePlan()));
+  return parseMigrationPlan({ ...document, airflow: AIRFLOW_OF_HOST.external }, 'three-databases.yaml (external host)');
+}

@@ -35,6 +35,22 @@ describe('SqlPipelines', () => {
     ]);
   });
 
+  it('names the endpoints to approve in an output, per target, with the name Azure keeps and the target to approve them on', () => {
+    const output = built.synth.output?.sql_private_endpoints_to_approve; // the construct's id here is `sql`
+    const address = (target: (typeof TARGETS)[number]) =>
+      Object.entries(resourcesOfType(built.synth, DataFactoryManagedPrivateEndpoint.tfResourceType)).find(([, e]) => e.target_resource_id === target.resourceId)![0];
+    expect(output?.sensitive).toBeUndefined();
+    expect(output?.value).toEqual({
+      'mi-prod': `\${azurerm_data_factory_managed_private_endpoint.${address(TARGETS[0])}.name} on ${TARGETS[0].resourceId}`,
+      'db-prod': `\${azurerm_data_factory_managed_private_endpoint.${address(TARGETS[1])}.name} on ${TARGETS[1].resourceId}`,
+    });
+  });
+
+  it('has no endpoints output where no target has an endpoint (SqlVm targets only)', () => {
+    const vmOnly = sqlPipelinesStack({ targets: TARGETS.filter((target) => target.kind === 'SqlVm') });
+    expect(Object.keys(vmOnly.synth.output ?? {}).filter((name) => name.includes('private_endpoints'))).toEqual([]);
+  });
+
   it('keeps each endpoint, and the approval given by hand on its target, when the plan renames the target entry', () => {
     const type = DataFactoryManagedPrivateEndpoint.tfResourceType;
     const renamed = sqlPipelinesStack({ targets: TARGETS.map((target) => ({ ...target, name: `${target.name}-new` })) });

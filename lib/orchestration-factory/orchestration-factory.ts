@@ -11,6 +11,7 @@ import { keyVaultName, nameSeed, resourceName, validateNamePrefix } from '../pri
 import { namedOutput } from '../private/outputs';
 import { KEY_VAULT, LOCK, RESOURCE_GROUP, checkKeyVaultName, requireProps, IF_GIVEN } from '../private/prop-checks';
 import { CredentialVault, grantReadSecrets } from './credential-vault';
+import { secretsToSet, sourceLinkedServiceName, terraformLiteral } from './secrets-to-set';
 import { checkRegion } from '../private/azure-regions';
 
 /** Props of {@link OrchestrationFactory}. */
@@ -163,7 +164,7 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
     const sqlNames: Record<string, string> = {};
     for (const server of plan.sourceServers) {
       const linked = new DataFactoryLinkedServiceSqlServer(this, `SqlServer-${server.name}`, {
-        name: `ls_sql_${server.name.replace(/-/g, '_')}`,
+        name: sourceLinkedServiceName(server.name),
         dataFactoryId: this.factory.id,
         integrationRuntimeName: this.selfHostedRuntime.name,
         description: `Source SQL Server ${server.host}`,
@@ -180,6 +181,11 @@ export class OrchestrationFactory extends Construct implements IDataFactory {
     namedOutput(this, 'key-vault-uri', {
       value: this.keyVault.vaultUri,
       description: 'Key Vault for the SQL credentials (connection strings and airflow-connections-<id> secrets)',
+    });
+    // Names and what each holds, never a value: the person sets the values in the vault.
+    namedOutput(this, 'secrets-to-set', {
+      value: Object.fromEntries(Object.entries(secretsToSet(plan)).map(([name, what]) => [name, terraformLiteral(what)])),
+      description: 'The Key Vault secrets to set after the first deploy (name: what it holds), values never in Terraform',
     });
     namedOutput(this, 'self-hosted-runtime-auth-key', {
       value: this.selfHostedRuntime.primaryAuthorizationKey,

@@ -12,11 +12,13 @@ import { IDataFactory, IResourceGroup } from '../core/references';
 import { MAX_PIPELINE_CONCURRENCY } from '../plan/rules';
 import { TargetKind } from '../plan/types';
 import { checkNoDoubleHyphen, resourceName, uniqueSuffix } from '../private/naming';
+import { namedOutput } from '../private/outputs';
 import { moveFromFormerId } from '../private/retired-addresses';
 import { assignRole } from '../private/role-assignment';
 import { loadSqlPipelinesContract, sqlPipelineDefinitions } from '../private/sql-pipeline-definitions';
 import { checkRegion } from '../private/azure-regions';
 import { DATA_FACTORY, requireProps, RESOURCE_GROUP, IF_GIVEN } from '../private/prop-checks';
+import { sqlVmConnectionStringSecretName } from './secrets-to-set';
 
 /** A linked service, dataset or pipeline as Data Factory's REST API has it (`properties` of the resource). */
 export type FactoryResourceJson = Record<string, unknown>;
@@ -211,7 +213,7 @@ export class SqlPipelines extends Construct {
       if (group === undefined) {
         Annotations.of(this).addInfo(
           `SqlVm target ${target.name} is reached through the self-hosted integration runtime ` +
-            `(its machines need line of sight to the VM; Key Vault secret ${target.name}-connection-string)`,
+            `(its machines need line of sight to the VM; Key Vault secret ${sqlVmConnectionStringSecretName(target.name)})`,
         );
         continue;
       }
@@ -242,6 +244,17 @@ export class SqlPipelines extends Construct {
       endpoints[target.name] = endpoint;
     }
     this.privateEndpoints = endpoints;
+    if (Object.keys(endpoints).length > 0) {
+      // What a person approves on each target after the deploy: the endpoint's name as Azure keeps it (ignore_changes).
+      namedOutput(this, 'private-endpoints-to-approve', {
+        value: Object.fromEntries(
+          props.targets
+            .filter((target) => endpoints[target.name] !== undefined)
+            .map((target) => [target.name, `${endpoints[target.name].name} on ${target.resourceId}`]),
+        ),
+        description: 'The managed private endpoints to approve, per SqlMi or SqlDb target: "<endpoint name> on <target ARM id>" (docs/sql-logins.md)',
+      });
+    }
 
     this.runnerRole = new RoleDefinition(this, 'RunnerRole', {
       name: `Migration SQL Pipeline Runner (${props.namePrefix})`,

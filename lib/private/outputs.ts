@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 export function namedOutput(
   scope: Construct,
   name: string,
-  props: { value: string; description: string; sensitive?: boolean },
+  props: { value: string | Readonly<Record<string, string>>; description: string; sensitive?: boolean },
 ): TerraformOutput {
   const output = new TerraformOutput(scope, name, {
     value: props.value,
