@@ -9,7 +9,7 @@ import { ref, Testing, Token } from 'cdktf';
 import { OrchestrationFactory, OrchestrationFactoryProps } from '../../lib/orchestration-factory/orchestration-factory';
 import { parseMigrationPlan } from '../../lib/plan';
 import { MigrationPlan } from '../../lib/plan/types';
-import { AIRFLOW_CONNECTIONS_PREFIX } from '../../lib/orchestration-factory/secrets-to-set';
+import { AIRFLOW_CONNECTIONS_PREFIX } from '../../lib/private/airflow-connection-secrets';
 import { examplePlan } from '../helpers/example-plan';
 import { AIRFLOW_OF_HOST, synthMigrationStack } from '../helpers/migration-stack';
 import { onlyResource, resourcesOfType, synthObject, SynthesizedStack, testStack, warningsOf } from '../helpers/test-stack';

@@ -1,6 +1,7 @@
 import { IDataFactory, IEventIngestion, IKeyVault } from '../core/references';
 import type { AirflowHostKind } from './airflow-host';
 import { IMigrationService } from '../migration-service';
+import { AIRFLOW_CONNECTIONS_PREFIX } from '../private/airflow-connection-secrets';
 import { DATA_FACTORY, EVENT_INGESTION, KEY_VAULT, MIGRATION_SERVICE } from '../private/prop-checks';
 import { requireFunctionProps } from '../private/required-fields';
 
@@ -81,6 +82,6 @@ export function dagEnvironment(props: DagEnvironmentProps): Record<string, strin
     }),
     ...(props.dataFactory !== undefined && { MIGRATION_DATA_FACTORY_ID: props.dataFactory.id }),
     AIRFLOW__SECRETS__BACKEND: KEY_VAULT_BACKEND,
-    AIRFLOW__SECRETS__BACKEND_KWARGS: `{"connections_prefix": "airflow-connections", "variables_prefix": null, "config_prefix": null, "vault_url": "${props.keyVault.vaultUri}"}`,
+    AIRFLOW__SECRETS__BACKEND_KWARGS: `{"connections_prefix": "${AIRFLOW_CONNECTIONS_PREFIX}", "variables_prefix": null, "config_prefix": null, "vault_url": "${props.keyVault.vaultUri}"}`,
   };
 }

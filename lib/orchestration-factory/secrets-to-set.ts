@@ -1,16 +1,6 @@
 import { defaultConnectionStringSecretName } from '../plan/rules';
 import { MigrationPlan } from '../plan/types';
-
-/** Airflow's Key Vault secrets backend reads connection `<id>` from the secret `airflow-connections-<id>` (dag-environment.ts). */
-export const AIRFLOW_CONNECTIONS_PREFIX = 'airflow-connections';
-
-/**
- * The Key Vault secret Airflow's secrets backend reads an Airflow connection from: the prefix, `-`,
- * and the id with `_` as `-` (`AzureKeyVaultBackend.build_path`).
- */
-export function airflowConnectionSecretName(connectionId: string): string {
-  return `${AIRFLOW_CONNECTIONS_PREFIX}-${connectionId.replace(/_/g, '-')}`;
-}
+import { airflowConnectionSecretName } from '../private/airflow-connection-secrets';
 
 /**
  * The Key Vault secret of a SqlVm target's connection string, which Data Factory's SQL pipelines read

@@ -8,6 +8,7 @@ import { Release } from '@cdktf/provider-helm/lib/release';
 import { ITerraformDependable, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ResourceLock } from '../../core/protection';
+import { airflowConnectionSecretName } from '../../private/airflow-connection-secrets';
 import { IActionGroup, ILogAnalyticsWorkspace } from '../../core/references';
 import { AlertOptions } from '../../monitoring/alerts';
 import { AirflowPrometheusAlertOptions, createAirflowPrometheusAlerts } from '../../monitoring/airflow-prometheus-alerts';
@@ -199,7 +200,7 @@ function airflowConnectionId(variable: string): string {
 
 /** The Key Vault secret holding a connection (`AIRFLOW__SECRETS__BACKEND_KWARGS`: `airflow-connections-<id>`, `_` as `-`). */
 function connectionSecretName(variable: string): string {
-  return `airflow-connections-${airflowConnectionId(variable).replace(/_/g, '-')}`;
+  return airflowConnectionSecretName(airflowConnectionId(variable));
 }
 
 /**
