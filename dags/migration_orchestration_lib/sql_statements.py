@@ -105,6 +105,18 @@ def connect_database(target_kind: Optional[str], database: str) -> str:
 
 # --- database state ---------------------------------------------------------------------------
 
+# Why a SqlDb target may read absent from master though it exists (Microsoft, sys.databases, Permissions: a caller
+# not the owner sees another database's row only with ALTER ANY DATABASE, VIEW ANY DATABASE or CREATE DATABASE in
+# master; on Azure SQL Database server-level permissions come only from the ##MS_ server roles, VIEW ANY DATABASE
+# from ##MS_DefinitionReader##: "Azure SQL Database server roles"). docs/sql-logins.md has the statements.
+HIDDEN_SQLDB_TARGET = (
+    "a login that neither owns it nor holds VIEW ANY DATABASE (or ALTER ANY DATABASE, or CREATE DATABASE in master) "
+    "does not see its row there, db_owner of it or a plain user of master included: add the login the DAG reads the "
+    "target with (the target connection's; with sqlAccess dataFactory the factory's managed identity) to "
+    "##MS_DefinitionReader## in master (ALTER SERVER ROLE ##MS_DefinitionReader## ADD MEMBER [<login>]; it takes up "
+    "to 5 minutes), see docs/sql-logins.md"
+)
+
 
 @dataclass(frozen=True)
 class DatabaseState:

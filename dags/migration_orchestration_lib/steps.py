@@ -371,7 +371,9 @@ def _check_before_start(ctx: StepContext, target: Any) -> None:
     if database.target_kind == "SqlDb":
         if target is None:
             raise StepFailure(
-                "SqlDb target database %s must exist, with its schema, before the migration" % database.target_database
+                "SqlDb target database %s must exist, with its schema, before the migration: master's sys.databases on "
+                "%s shows no row for it. If it exists, %s" % (
+                    database.target_database, database.target_server, statements.HIDDEN_SQLDB_TARGET)
             )
         copy = prerequisites.read_copy(ctx)
         _check_schema_deployed(ctx, copy.source, copy.target_tables)

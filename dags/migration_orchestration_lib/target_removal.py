@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from migration_orchestration_lib.migration_status import MigrationStatus
+from migration_orchestration_lib.sql_statements import HIDDEN_SQLDB_TARGET
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.step_context import StepFailure
 
@@ -79,9 +80,10 @@ def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], ta
     if database.target_kind == "SqlDb":
         if target_state is None:  # dropped by a person since: "kept" would send them to a next run preflight refuses
             return RemovalDecision(False, (
-                "SqlDb target %s, which existed before the migration, is absent (dropped since): nothing to remove; deploy "
-                "it again with the source's schema before the next run (preflight refuses a SqlDb target that does not "
-                "exist)" % name))
+                "SqlDb target %s, which existed before the migration, has no row in master's sys.databases on %s: absent "
+                "(dropped since), or hidden from the login (%s). Nothing to remove; if it was dropped, deploy it again "
+                "with the source's schema before the next run (preflight refuses a SqlDb target that does not exist)"
+                % (name, database.target_server, HIDDEN_SQLDB_TARGET)))
         return RemovalDecision(False, "SqlDb target %s existed before the migration: kept (its data may be partial)" % name)
     if target_state is None:
         return RemovalDecision(False, "target %s is absent: nothing to remove" % name)

@@ -7,7 +7,9 @@ fake knows shows up as a failure, not a silent pass.
 
 What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
-  model; on Azure SQL Database master and, in a user database, only that one, in master every one;
+  model; on Azure SQL Database master and, in a user database, only that one, in master every one, but to a login
+  listed in the world without VIEW ANY DATABASE, ALTER or CREATE ANY DATABASE, CONTROL SERVER or CREATE DATABASE in
+  master only master: the server roles give those there, SQL Server's public role VIEW ANY DATABASE;
   `group_database_id` where the database is in an `availabilityGroup`, a column SQL Server 2012 on: naming it
   earlier is error 207, compiling the batch), `sys.database_mirroring` (`mirroring_role_desc`, `mirroring_guid`: a
   database's `mirroringRole`; other databases than master and tempdb only to a login with VIEW ANY DATABASE or ALTER
@@ -718,11 +720,29 @@ class _Session:
         """sys.databases on Azure SQL Database: in master, master and every database of the logical server; in a user
         database, master and that database only (Microsoft, sys.databases: "In Azure SQL Database, this view is
         available in the master database and in user databases... in a user database it returns a row for master
-        and the current database"). msdb, model and tempdb are not listed there."""
+        and the current database"). msdb, model and tempdb are not listed there. A database other than master and the
+        current one only to a login that may see every row (`_sees_every_database`)."""
         current = sql_name_key(database)
+        sees_all = self._sees_every_database()
         return [row for row in self._databases()
-                if sql_name_key(row["name"]) == "master" or (not _is_system_database(row["name"])
-                                                            and current in ("master", sql_name_key(row["name"])))]
+                if sql_name_key(row["name"]) in ("master", current) or (
+                    not _is_system_database(row["name"]) and current == "master" and sees_all)]
+
+    def _sees_every_database(self) -> bool:
+        """Microsoft, sys.databases, Permissions: "If the caller of sys.databases isn't the owner of the database and
+        the database isn't master or tempdb, the minimum permissions required to see the corresponding row are ALTER
+        ANY DATABASE or the VIEW ANY DATABASE server-level permission, or CREATE DATABASE permission in the master
+        database. The database to which the caller is connected can always be viewed". Modelled on SqlDb only, where
+        a login gets server-level permissions through the ##MS_ server roles alone (##MS_DefinitionReader##: VIEW ANY
+        DATABASE; ##MS_DatabaseManager##: CREATE and ALTER ANY DATABASE; "Azure SQL Database server roles"), so a
+        login listed here with none of them, a user of master or db_owner of the target, sees only master and its
+        connection's database (SQL Server grants VIEW ANY DATABASE to public by default: there every login sees every
+        row). Database owners are not modelled (a login not listed, the server's admin, sees every row)."""
+        held = self.world.login(self.server, self.login)
+        if held is None:
+            return True
+        return bool({"CONTROL SERVER", "VIEW ANY DATABASE", "ALTER ANY DATABASE", "CREATE ANY DATABASE"}
+                    & set(held["serverPermissions"])) or "CREATE DATABASE" in held["databasePermissions"].get("master", [])
 
     def _mirroring(self) -> List[Dict[str, Any]]:
         """sys.database_mirroring: a row per database, its mirroring_ columns NULL where it is not mirrored or not

@@ -19,6 +19,10 @@ from world_view import WorldView
 
 pytestmark = [pytest.mark.airflow26]
 
+# What ##MS_DefinitionReader## holds on Azure SQL Database ("Azure SQL Database server roles"): VIEW ANY DATABASE lets
+# a login see a SqlDb target's row in master's sys.databases (docs/sql-logins.md).
+DEFINITION_READER = ["VIEW ANY DATABASE", "VIEW ANY DEFINITION", "VIEW ANY SECURITY DEFINITION"]
+
 ACCESSES = ["direct", "dataFactory"]
 
 
@@ -456,13 +460,34 @@ def test_preflight_refuses_a_sqldb_copy_whose_validation_would_read_the_targets_
     with world.world.transaction() as state:
         target = state["servers"][world.target_server]["databases"]["sales"]
         target["tables"]["dbo.Customers"]["columns"][1]["masked"] = True
-    world.world.set_login(world.target_server, target_login, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    world.world.set_login(world.target_server, target_login, DEFINITION_READER, {"Sales": ["SELECT", "VIEW DEFINITION"]})
     driver = RunDriver(dag)
     message = refused(driver, world, driver.run_database("db"))
     assert "reads SqlDb target database Sales on db-prod as %s, which lacks UNMASK" % target_login in message
     assert "1 column(s) under dynamic data masking" in message and "in Sales, GRANT UNMASK" in message
 
-    world.world.set_login(world.target_server, target_login, [], {"Sales": ["SELECT", "VIEW DEFINITION", "UNMASK"]})
+    world.world.set_login(world.target_server, target_login, DEFINITION_READER, {"Sales": ["SELECT", "VIEW DEFINITION", "UNMASK"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
+@pytest.mark.parametrize("access, login", [("direct", REHEARSAL_LOGIN), ("dataFactory", "factory-managed-identity")])
+def test_preflight_says_why_a_sqldb_target_its_login_may_not_see_in_master_reads_absent(rehearsal_world, access, login):
+    """The DAG reads a SqlDb target's state in the logical server's master (sys.databases), where a login that does not
+    own the database sees its row only with VIEW ANY DATABASE (or ALTER ANY DATABASE, or CREATE DATABASE in master):
+    db_owner of the target (what DMS's target login needs) or a plain user of master (the factory's managed identity)
+    sees none, and the existing target reads absent. Was: preflight said only that it "must exist", sending a person
+    to deploy a database that is there. Now it names the likely cause and the grant; with ##MS_DefinitionReader##'s
+    VIEW ANY DATABASE the same login passes."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.set_login(world.target_server, login, [], {"Sales": ["CONTROL"], "master": []})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "SqlDb target database Sales must exist, with its schema, before the migration: master's sys.databases on " \
+           "db-prod shows no row for it. If it exists, a login that neither owns it nor holds VIEW ANY DATABASE" in message
+    assert "ALTER SERVER ROLE ##MS_DefinitionReader## ADD MEMBER [<login>]" in message
+
+    world.world.set_login(world.target_server, login, DEFINITION_READER, {"Sales": ["CONTROL"], "master": []})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
@@ -489,7 +514,8 @@ def test_preflight_judges_masking_only_in_the_tables_validation_compares(rehears
         login = "validator" if masked_on == "source" else "factory-managed-identity"
         if masked_on == "source":
             log_the_factory_in_to_the_source_as(plan, world, login)
-        world.world.set_login(server, login, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+        world.world.set_login(server, login, DEFINITION_READER if server == world.target_server else [],
+                              {"Sales": ["SELECT", "VIEW DEFINITION"]})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 

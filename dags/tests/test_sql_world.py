@@ -836,6 +836,33 @@ def test_an_azure_sql_database_refuses_names_of_other_databases_and_lists_only_i
     assert rows_as_dicts(cursor) == [{"backups": 1}]
 
 
+def test_an_azure_sql_database_shows_master_other_databases_only_to_a_login_that_may_see_every_row(world):
+    """Microsoft, sys.databases, Permissions: a caller that is not the owner sees a database's row (not master's or
+    tempdb's) only with ALTER ANY DATABASE, VIEW ANY DATABASE or CREATE DATABASE in master, and always the one it is
+    connected to; on Azure SQL Database those come from the ##MS_ server roles (##MS_DefinitionReader##: VIEW ANY
+    DATABASE). Was: every login saw every row in master, so the DAG's read of a SqlDb target's state from master
+    passed here for a login that is only db_owner of the target, which Azure shows no row."""
+    world.put_database("db-prod", "Sales", tables=TABLES)
+    world.put_database("db-prod", "Payroll")
+
+    def names(database="master"):
+        cursor = cursor_on(world, server="db-prod", database=database)
+        cursor.execute("SELECT name FROM sys.databases ORDER BY name;")
+        return [row["name"] for row in rows_as_dicts(cursor)]
+
+    world.set_login("db-prod", "u", [], {"Sales": ["CONTROL"], "master": []})  # db_owner of Sales, a user of master
+    assert names() == ["master"]
+    assert names("Sales") == ["master", "Sales"]  # the connection's own database, always
+    for server_permissions, master in ((["VIEW ANY DATABASE", "VIEW ANY DEFINITION"], []), (["ALTER ANY DATABASE"], []),
+                                       (["CREATE ANY DATABASE"], []), ([], ["CREATE DATABASE"])):
+        world.set_login("db-prod", "u", server_permissions, {"Sales": ["CONTROL"], "master": master})
+        assert names() == ["master", "Payroll", "Sales"], server_permissions or master
+    world.set_login("sql01", "u", [], {"Sales": ["SELECT"]})  # SQL Server: public holds VIEW ANY DATABASE
+    cursor = cursor_on(world)
+    cursor.execute("SELECT name FROM sys.databases WHERE name = N'Sales';")
+    assert rows_as_dicts(cursor) == [{"name": "Sales"}]
+
+
 def test_database_names_compare_in_the_servers_collation_case_sensitively_where_it_is(world):
     """A server installed with a case-sensitive collation compares database names case-sensitively (they are
     compared in master's collation): there `[sales]` is not Sales, so ALTER DATABASE refuses it (5011), BACKUP and a

@@ -86,8 +86,19 @@ def test_a_sqldb_target_dropped_by_a_person_is_not_said_kept_and_the_rollback_sa
     runbook's "trigger the DAG again as it is" then stopped at preflight ("must exist, with its schema")."""
     decision = decide(plan.database("db"), migration("Canceled", "Hr"), None)
     assert not decision.remove
-    assert "kept" not in decision.reason and "is absent (dropped since)" in decision.reason
+    assert "kept" not in decision.reason and "absent (dropped since)" in decision.reason
     assert "deploy it again with the source's schema before the next run" in decision.reason
+
+
+def test_a_sqldb_target_read_absent_is_not_said_dropped_for_certain(plan):
+    """master's sys.databases shows a SqlDb target's row only to a login that owns it or holds VIEW ANY DATABASE (or
+    ALTER ANY DATABASE, or CREATE DATABASE in master): db_owner of the target sees none. Was: "is absent (dropped
+    since) ... deploy it again", a person sent to deploy a database that is there. Now both causes are named, and
+    the grant that shows the row."""
+    decision = decide(plan.database("db"), migration("Canceled", "Hr"), None)
+    assert "has no row in master's sys.databases on %s: absent (dropped since), or hidden from the login" % (
+        plan.database("db").target_server) in decision.reason
+    assert "##MS_DefinitionReader##" in decision.reason and "if it was dropped, deploy it again" in decision.reason
 
 
 def test_a_sqldb_target_dropped_after_a_failed_copy_deployed_again_as_the_rollback_says_takes_the_next_copy(
