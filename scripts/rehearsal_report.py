@@ -75,16 +75,18 @@ def cutover_times(world_dir: str, windows_of: Dict[str, List[Dict[str, Any]]]) -
         recorded = json.load(handle).get("cutovers", {})
     for name, cutovers in recorded.items():
         for cutover in cutovers:
-            moments = [cutover["began"]] + ([cutover["ended"]] if cutover.get("ended") else [])
-            inside = all(in_a_window(moment, windows_of.get(name, [])) for moment in moments)
+            windows = windows_of.get(name, [])
+            inside = in_a_window(cutover["began"], windows) and (
+                not cutover.get("ended") or in_a_window(cutover["ended"], windows, end=True))
             cutover["verdict"] = "inside" if inside else "OUTSIDE"
     return recorded
 
 
-def in_a_window(instant: str, windows: List[Dict[str, Any]]) -> bool:
+def in_a_window(instant: str, windows: List[Dict[str, Any]], end: bool = False) -> bool:
     """Whether `instant` (ISO UTC) falls in one of the plan's windows (none: any time), worked out
     here in each window's own wall time, apart from the DAG's window arithmetic it checks. Local times
-    resolve as zoneinfo does (fold=0); a window lasts its minutes of elapsed time."""
+    resolve as zoneinfo does (fold=0); a window lasts its minutes of elapsed time. `end`: a cutover's end,
+    inside from just after a window opens up to its close itself (a cutover may end as its window closes)."""
     try:
         from zoneinfo import ZoneInfo
     except ImportError:  # Python 3.8 (Data Factory's Airflow 2.6.3): the pinned backport
@@ -95,7 +97,7 @@ def in_a_window(instant: str, windows: List[Dict[str, Any]]) -> bool:
         zone = ZoneInfo(window["timeZone"])
         if "from" in window:
             opens, closes = (datetime.fromisoformat(window[key]).replace(tzinfo=zone) for key in ("from", "to"))
-            if opens <= moment < closes:
+            if (opens < moment <= closes) if end else (opens <= moment < closes):
                 return True
             continue
         hour, minute = (int(part) for part in window["start"].split(":"))
@@ -105,7 +107,8 @@ def in_a_window(instant: str, windows: List[Dict[str, Any]]) -> bool:
             if WEEKDAYS[day.weekday()] not in window["days"]:
                 continue
             opens = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(timezone.utc)
-            if opens <= moment < opens + timedelta(minutes=window["durationMinutes"]):
+            closes = opens + timedelta(minutes=window["durationMinutes"])
+            if (opens < moment <= closes) if end else (opens <= moment < closes):
                 return True
     return not windows
 

@@ -8,7 +8,8 @@ once (the next poke reads the record at the same simulated time); an approval no
 window's last fitting start for `ANSWER_GRACE` of real time (a record written by hand meanwhile still answers; the gates
 poke once every `ANSWER_POKE` meanwhile, not at once), then
 the clock moves one second on, as real time would: the window is missed. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
-jump. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
+jump. A cutover takes its database's `cutover.expectedMinutes` of simulated time: the clock stands still while cutovers
+run, and once none runs moves on to the latest one's begin + its minutes (`release`), so a dependent's gate decides then. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
 "still waiting for the next window"). A kept world keeps its clock: a new run continues it.
 
 Approval records are a JSON file standing in for the Airflow Variables; the simulated approver
@@ -69,9 +70,12 @@ def _locked_json(directory: str, name: str) -> Iterator[Dict[str, Any]]:
 
 
 class SimulatedClock:
-    def __init__(self, directory: str, gates: Mapping[str, Sequence[str]], environ: Mapping[str, str]):
-        """`gates`: every gated database -> the gated databases it depends on (transitively)."""
+    def __init__(self, directory: str, gates: Mapping[str, Sequence[str]], environ: Mapping[str, str],
+                 minutes: Optional[Mapping[str, int]] = None):
+        """`gates`: every gated database -> the gated databases it depends on (transitively); `minutes`: each gated
+        database's `cutover.expectedMinutes`, the simulated time its cutover takes (none: it takes none)."""
         self.directory = directory
+        self.minutes = dict(minutes or {})
         start, until = settings.simulated_period(environ)
         with self._state() as state:
             if "now" not in state:
@@ -144,14 +148,22 @@ class SimulatedClock:
             )
 
     def release(self, database: str) -> None:
+        """The database's cutover ended: it took its `expectedMinutes` of simulated time from its begin (the clock
+        stood still meanwhile). The clock moves on to the end of the latest cutover once none runs any more (cutovers
+        in parallel end together, none overtaken by another's end), so a dependent's gate asks at that time."""
         with self._state() as state:
             began = state.get("cutovers", {}).get(database) or [{}]
-            if database in state["busy"] and "ended" not in began[-1]:
-                began[-1]["ended"] = state["now"]
+            if database in state["busy"] and "ended" not in began[-1] and "began" in began[-1]:
+                taken = timedelta(minutes=self.minutes.get(database, 0))
+                ended = max(parse_iso_utc(state["now"]), parse_iso_utc(began[-1]["began"]) + taken)
+                began[-1]["ended"] = iso_utc(ended)
+                state["ending"] = iso_utc(max(ended, parse_iso_utc(state.get("ending") or began[-1]["ended"])))
             state["waiting"].pop(database, None)
             state["since"].pop(database, None)
             state["busy"] = [d for d in state["busy"] if d != database]
             state["finished"] = sorted(set(state["finished"]) | {database})
+            if not state["busy"] and state.get("ending"):
+                state["now"] = iso_utc(max(parse_iso_utc(state["now"]), parse_iso_utc(state.pop("ending"))))
 
 
 class FileRecords:

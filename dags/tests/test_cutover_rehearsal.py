@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import DAGS_DIR, load_plan_document
+from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases
 from event_replays import assert_event_replay
 from migration_orchestration_lib.cutover_windows import parse_iso_utc
 
@@ -90,3 +90,58 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     assert parse_iso_utc("2026-12-03T12:00:00Z") <= named_at <= parse_iso_utc(cutovers["database_3"][0]["window"]), backup
     assert abs(named_at.timestamp() - time.time()) > 3600, "named at the real clock: %s" % backup
     assert_event_replay("two-windows-one-rejection-in-airflow", seen, document, since)
+
+
+SATURDAY_LATE = {"timeZone": "UTC", "days": ["Sat"], "start": "23:00"}
+NO_APPROVAL = {"required": False, "approvers": [], "channel": "airflowVariable"}
+
+
+def report_of(document, state, tasks, world, tmp_path):
+    """scripts/rehearsal_report.py run on a rehearsal's files: the process, and the summary it wrote."""
+    (tmp_path / "plan.json").write_text(json.dumps(document))
+    (tmp_path / "result.json").write_text(json.dumps({"run_id": "r", "state": state, "tasks": tasks}))
+    report = subprocess.run(
+        [sys.executable, str(DAGS_DIR.parent / "scripts" / "rehearsal_report.py"), "--events", str(tmp_path / "events.jsonl"),
+         "--result", str(tmp_path / "result.json"), "--plan", str(tmp_path / "plan.json"), "--world", str(world),
+         "--summary", str(tmp_path / "summary.json")],
+        capture_output=True, text=True, timeout=120,
+    )
+    return report, json.loads((tmp_path / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("duration, times", [
+    # 90 minutes: the three 30-minute cutovers, one after the other, fit Saturday's window.
+    (90, {"first": ("2026-12-05T23:00:00Z", "2026-12-05T23:30:00Z"), "second": ("2026-12-05T23:30:00Z", "2026-12-06T00:00:00Z"),
+          "third": ("2026-12-06T00:00:00Z", "2026-12-06T00:30:00Z")}),
+    # 75 minutes: the third can no longer start at 00:00 (its window's last fitting start was 23:45): it waits a week.
+    (75, {"first": ("2026-12-05T23:00:00Z", "2026-12-05T23:30:00Z"), "second": ("2026-12-05T23:30:00Z", "2026-12-06T00:00:00Z"),
+          "third": ("2026-12-12T23:00:00Z", "2026-12-12T23:30:00Z")}),
+])
+def test_dependent_cutovers_take_their_expected_minutes_so_a_window_too_short_for_them_shows(
+        rehearsal_world, monkeypatch, tmp_path, duration, times):
+    """Each cutover takes its `expectedMinutes` of simulated time, so a chain of dependent cutovers is timed one after
+    the other, and the rehearsal shows whether they fit one window. Was: a cutover took no simulated time, all three
+    began and ended at 23:00:00, whatever the window's length."""
+    from test_rehearsal import run
+
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # Thursday
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-14T00:00:00Z")  # two Saturdays
+    cutover = {"windows": [dict(SATURDAY_LATE, durationMinutes=duration)], "expectedMinutes": 30, "approval": NO_APPROVAL}
+    document = plan_with_databases([
+        database_entry("first", "Sales", cutover=cutover),
+        database_entry("second", "Crm", depends_on=["first"], cutover=cutover),
+        database_entry("third", "Hr", depends_on=["second"], cutover=cutover),
+    ])
+    state, tasks = run(document)
+
+    assert state == "success", tasks
+    report, summary = report_of(document, state, tasks, rehearsal_world, tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert {name: entry["outcome"] for name, entry in summary["databases"].items()} == dict.fromkeys(times, "migrated")
+    assert {name: [(c["began"], c["ended"]) for c in entries] for name, entries in summary["cutovers"].items()} == {
+        name: [moments] for name, moments in times.items()}, report.stdout
+    assert [c["verdict"] for entries in summary["cutovers"].values() for c in entries] == ["inside"] * 3
+    seen = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    waited = [e["Message"] for e in seen if (e["Database"], e["Status"]) == ("third", "WaitingForWindow")]
+    assert bool(waited) == (duration == 75), waited

@@ -216,3 +216,7 @@ def test_the_reports_window_check_works_in_each_windows_wall_time_apart_from_the
     new_york_night = [{"timeZone": "America/New_York", "from": "2026-12-08T20:00", "to": "2026-12-09T02:00"}]
     assert [in_a_window(t, new_york_night) for t in ("2026-12-09T00:59:00Z", "2026-12-09T01:00:00Z", "2026-12-09T07:00:00Z")] == [False, True, False]
     assert in_a_window("2026-12-01T12:00:00Z", []), "no window: any time"
+    # A cutover's end: inside up to the close itself (the gate lets a cutover start as late as close - expectedMinutes)
+    assert [in_a_window(t, saturday_night, end=True) for t in (
+        "2026-12-05T21:00:00Z", "2026-12-06T03:00:00Z", "2026-12-06T03:00:01Z")] == [False, True, False]
+    assert [in_a_window(t, new_york_night, end=True) for t in ("2026-12-09T01:00:00Z", "2026-12-09T07:00:00Z")] == [False, True]
