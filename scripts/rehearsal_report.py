@@ -7,8 +7,9 @@ database stands in the simulated world.
 cutover window | rolled_back | not_started | failed), target (absent | restoring | online), source
 (writable | read_only) and migration (the latest DMS status: InProgress is still replicating),
 read from the world itself; and each cutover's simulated time against its window (`cutovers`:
-inside, or OUTSIDE). Waiting databases are not failures.
-Exits 1 when the run did not succeed (or the worker was killed: no result file).
+inside, or OUTSIDE). Waiting databases do not fail the Airflow run; the report counts each outcome.
+Exits 0 only when the run succeeded and every database migrated; 1 otherwise (the run failed, the
+worker was killed: no result file, or a database did not migrate: waiting, say, after rejections).
 """
 from __future__ import annotations
 
@@ -58,6 +59,27 @@ def outcome(events: List[Dict[str, Any]], database: str) -> str:
     if mine and mine[-1][0] == "await_cutover" and mine[-1][1] in WAITING_STATUSES:
         return "waiting"
     return "not_started" if not mine else "failed"
+
+
+def outcome_lines(summary: Dict[str, Dict[str, Any]]) -> List[str]:
+    """How many databases migrated, and which did not, by outcome: the Airflow run's state alone does not say
+    (a database waiting for its window, or rejected, does not fail the run)."""
+    by_outcome: Dict[str, List[str]] = {}
+    for name, entry in summary.items():
+        by_outcome.setdefault(entry["outcome"], []).append(name)
+    migrated = len(by_outcome.get("migrated", []))
+    lines = ["Migrated: %d of %d databases" % (migrated, len(summary))]
+    for kind in ("migrated",) + tuple(sorted(set(by_outcome) - {"migrated"})):
+        if kind in by_outcome:
+            lines.append(f"  {kind:<12} {len(by_outcome[kind]):>3}  {', '.join(by_outcome[kind])}{OUTCOME_NOTES.get(kind, '')}")
+    return lines
+
+
+OUTCOME_NOTES = {
+    "waiting": " (still replicating, the cutover still to come: rejected, its window missed, or no window, approval or"
+               " place before the rehearsal's horizon, MIGRATION_SIMULATE_UNTIL)",
+    "not_started": " (never started in this run)",
+}
 
 
 WAITING_STATUSES = ("WaitingForWindow", "AwaitingApproval", "Rejected", "WindowMissed")
@@ -194,6 +216,12 @@ def main(argv: List[str]) -> int:
                       f"closes {c['closes'] or '-'}: {c['verdict']}")
     run_state = result["state"] if result else "killed (no result: the worker died)"
     print(f"\nRun: {run_state}")
+    for line in outcome_lines(summary):
+        print(line)
+    all_migrated = all(entry["outcome"] == "migrated" for entry in summary.values())
+    if result and result["state"] == "success" and not all_migrated:
+        print("The run succeeded in Airflow, but %s: the rehearsal exits 1" % (
+            "nothing migrated" if not any(e["outcome"] == "migrated" for e in summary.values()) else "not every database migrated"))
     if args.summary:
         # The user's path: its folder is made like --world's; one that cannot be written is one line, not a traceback.
         text = json.dumps({"run": run_state, "databases": summary, "cutovers": cutovers}, indent=2, sort_keys=True)
@@ -215,7 +243,7 @@ def main(argv: List[str]) -> int:
         except OSError as error:
             print(f"--summary {args.summary}: cannot write it ({error.strerror or error})", file=sys.stderr)
             return 2
-    return 0 if result and result["state"] == "success" else 1
+    return 0 if result and result["state"] == "success" and all_migrated else 1
 
 
 if __name__ == "__main__":

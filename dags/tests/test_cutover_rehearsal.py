@@ -50,21 +50,14 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
 
     assert state == "success", tasks  # waiting is not a failure
     assert tasks["database_2.await_cutover"] == "skipped" and tasks["database_2.freeze_source"] == "skipped"
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(json.dumps(document))
-    result = tmp_path / "result.json"
-    result.write_text(json.dumps({"run_id": "r", "state": state, "tasks": tasks}))
-    summary = tmp_path / "summary.json"
-    report = subprocess.run(
-        [sys.executable, str(DAGS_DIR.parent / "scripts" / "rehearsal_report.py"), "--events", str(events_file),
-         "--result", str(result), "--plan", str(plan_file), "--world", str(rehearsal_world), "--summary", str(summary)],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert report.returncode == 0, report.stdout + report.stderr
-    databases = json.loads(summary.read_text())["databases"]
+    report, written = report_of(document, state, tasks, rehearsal_world, tmp_path)
+    assert report.returncode == 1, "not every database migrated: " + report.stdout + report.stderr
+    assert "\nRun: success\nMigrated: 2 of 3 databases\n" in report.stdout, report.stdout
+    assert "but not every database migrated: the rehearsal exits 1" in report.stdout
+    databases = written["databases"]
     assert {n: d["outcome"] for n, d in databases.items()} == {"database_1": "migrated", "database_2": "waiting", "database_3": "migrated"}
     assert databases["database_2"] == {"outcome": "waiting", "target": "restoring", "source": "writable", "migration": "InProgress"}
-    cutovers = json.loads(summary.read_text())["cutovers"]
+    cutovers = written["cutovers"]
     assert sorted(cutovers) == ["database_1", "database_3"]
     assert [c["verdict"] for entries in cutovers.values() for c in entries] == ["inside", "inside"]
     assert cutovers["database_1"][0]["window"] == "2026-12-05T21:00:00Z"
