@@ -4,7 +4,8 @@ database stands in the simulated world.
     python scripts/rehearsal_report.py --events E.jsonl --result R.json --plan P.json --world DIR [--summary S.json]
 
 `--summary` writes, per database: outcome (migrated | waiting: replicating, waiting for the next
-cutover window | rolled_back | not_started | failed), target (absent | restoring | online), source
+cutover window | rolled_back | not_started | failed | interrupted: cut short on its way where the worker was killed,
+no failure of its own), target (absent | restoring | online), source
 (writable | read_only) and migration (the latest DMS status: InProgress is still replicating),
 read from the world itself; and each cutover's simulated time against its window (`cutovers`:
 inside, or OUTSIDE). Waiting databases do not fail the Airflow run; the report counts each outcome.
@@ -47,8 +48,10 @@ def read_events(path: str) -> List[Dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def outcome(events: List[Dict[str, Any]], database: str) -> str:
-    """From the database's last events of this run: what a reader of the workbook would conclude."""
+def outcome(events: List[Dict[str, Any]], database: str, killed: bool = False) -> str:
+    """From the database's last events of this run: what a reader of the workbook would conclude. `killed`: the
+    worker died (no result): a database cut short on its way, with no Failed event of its own, was interrupted, not
+    failed (a run again on the same world continues it)."""
     mine = [(e["Phase"], e["Status"]) for e in events if e["Database"] == database]
     if ("done", "Succeeded") in mine:
         return "migrated"
@@ -58,6 +61,8 @@ def outcome(events: List[Dict[str, Any]], database: str) -> str:
         return "rolled_back"
     if mine and mine[-1][0] == "await_cutover" and mine[-1][1] in WAITING_STATUSES:
         return "waiting"
+    if killed and mine and "Failed" not in [status for _, status in mine]:
+        return "interrupted"
     return "not_started" if not mine else "failed"
 
 
@@ -79,6 +84,8 @@ OUTCOME_NOTES = {
     "waiting": " (still replicating, the cutover still to come: rejected, its window missed, or no window, approval or"
                " place before the rehearsal's horizon, MIGRATION_SIMULATE_UNTIL)",
     "not_started": " (never started in this run)",
+    "interrupted": " (cut short where the worker was killed, no failure of its own: run again with the same --world to"
+                   " continue)",
 }
 
 
@@ -193,7 +200,7 @@ def main(argv: List[str]) -> int:
         print(f"  {task:<48} {state}")
     summary = {}
     for name, state in world_states(args.world, plan).items():
-        summary[name] = {"outcome": outcome(events, name), **state}
+        summary[name] = {"outcome": outcome(events, name, killed=result is None), **state}
     print("\nDatabases")
     for name, entry in summary.items():
         print(

@@ -258,3 +258,21 @@ def test_a_run_that_succeeded_with_nothing_migrated_says_so_and_exits_1(tmp_path
     done, _ = report_of_events(tmp_path, migrated + [("database_2", "done", "Succeeded")], "success")
     assert done.returncode == 0
     assert "Migrated: 3 of 3 databases" in done.stdout and "The run succeeded in Airflow, but" not in done.stdout
+
+
+def test_a_database_cut_short_by_a_killed_worker_is_interrupted_not_failed(tmp_path):
+    """MIGRATION_SIMULATE_CRASH: the worker dies mid-cutover, no result. Was: `failed` for the database cut short, as if
+    its migration had failed; it is `interrupted` (a run again on the same world continues it). One with a Failed event
+    of its own is failed; in a run that ended (a result), the outcomes are as before."""
+    cut_short = [("database_1", phase, "Succeeded") for phase in ("preflight", "start_migration", "freeze_source", "final_backup", "cutover")]
+    failed = [("database_2", "preflight", "Succeeded"), ("database_2", "start_migration", "Failed")]
+    done, outcomes = report_of_events(tmp_path, cut_short + failed, None)
+    assert outcomes == {"database_1": "interrupted", "database_2": "failed", "database_3": "not_started"}
+    assert done.returncode == 1
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("  database_1 ") and "target" in line]
+    assert row.split()[1] == "interrupted", row
+    assert [line for line in done.stdout.splitlines() if line.split()[:2] == ["interrupted", "1"]][0].endswith(
+        "database_1 (cut short where the worker was killed, no failure of its own: run again with the same --world to continue)")
+
+    done, outcomes = report_of_events(tmp_path, cut_short + failed, "failed")
+    assert outcomes == {"database_1": "failed", "database_2": "failed", "database_3": "not_started"}
