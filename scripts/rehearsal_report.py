@@ -115,7 +115,7 @@ def in_a_window(instant: str, windows: List[Dict[str, Any]], end: bool = False) 
     """Whether `instant` (ISO UTC) falls in one of the plan's windows (none: any time), worked out
     here in each window's own wall time, apart from the DAG's window arithmetic it checks. Local times
     resolve as zoneinfo does (fold=0); a window lasts its minutes of elapsed time. `end`: a cutover's end,
-    inside from just after a window opens up to its close itself (a cutover may end as its window closes)."""
+    inside up to its window's close itself (a cutover may end as its window closes)."""
     try:
         from zoneinfo import ZoneInfo
     except ImportError:  # Python 3.8 (Data Factory's Airflow 2.6.3): the pinned backport
@@ -126,7 +126,7 @@ def in_a_window(instant: str, windows: List[Dict[str, Any]], end: bool = False) 
         zone = ZoneInfo(window["timeZone"])
         if "from" in window:
             opens, closes = (datetime.fromisoformat(window[key]).replace(tzinfo=zone) for key in ("from", "to"))
-            if (opens < moment <= closes) if end else (opens <= moment < closes):
+            if (opens <= moment <= closes) if end else (opens <= moment < closes):
                 return True
             continue
         hour, minute = (int(part) for part in window["start"].split(":"))
@@ -137,7 +137,7 @@ def in_a_window(instant: str, windows: List[Dict[str, Any]], end: bool = False) 
                 continue
             opens = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(timezone.utc)
             closes = opens + timedelta(minutes=window["durationMinutes"])
-            if (opens < moment <= closes) if end else (opens <= moment < closes):
+            if (opens <= moment <= closes) if end else (opens <= moment < closes):
                 return True
     return not windows
 

@@ -218,8 +218,8 @@ def test_the_reports_window_check_works_in_each_windows_wall_time_apart_from_the
     assert in_a_window("2026-12-01T12:00:00Z", []), "no window: any time"
     # A cutover's end: inside up to the close itself (the gate lets a cutover start as late as close - expectedMinutes)
     assert [in_a_window(t, saturday_night, end=True) for t in (
-        "2026-12-05T21:00:00Z", "2026-12-06T03:00:00Z", "2026-12-06T03:00:01Z")] == [False, True, False]
-    assert [in_a_window(t, new_york_night, end=True) for t in ("2026-12-09T01:00:00Z", "2026-12-09T07:00:00Z")] == [False, True]
+        "2026-12-05T20:59:59Z", "2026-12-06T03:00:00Z", "2026-12-06T03:00:01Z")] == [False, True, False]
+    assert [in_a_window(t, new_york_night, end=True) for t in ("2026-12-09T00:59:59Z", "2026-12-09T07:00:00Z")] == [False, True]
 
 
 def report_of_events(tmp_path, rows, run_state):
