@@ -88,7 +88,7 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
             **factory,
         ),
         connections=RehearsalConnections(plan),
-        clock=SimulatedClock(directory, gated_ancestors(plan), environ, cutover_minutes(plan)),
+        clock=SimulatedClock(directory, gated_ancestors(plan), environ, cutover_minutes(plan), plan.max_concurrent_cutovers),
         approvals=FileApprovals(directory),
         records=records_for(environ),
         simulated_approvals=settings.simulated_approvals(plan, environ),

@@ -12,12 +12,13 @@ import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 
 from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases
 from event_replays import assert_event_replay
-from migration_orchestration_lib.cutover_windows import parse_iso_utc
+from migration_orchestration_lib.cutover_windows import iso_utc, parse_iso_utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -138,3 +139,33 @@ def test_dependent_cutovers_take_their_expected_minutes_so_a_window_too_short_fo
     seen = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     waited = [e["Message"] for e in seen if (e["Database"], e["Status"]) == ("third", "WaitingForWindow")]
     assert bool(waited) == (duration == 75), waited
+
+
+@pytest.mark.parametrize("gates, max_concurrent, second_begins", [
+    ({"a": [], "b": []}, None, "2026-12-05T23:00:00Z"),  # independent: b, due at 23:00, begins alongside a
+    ({"a": [], "b": []}, 2, "2026-12-05T23:00:00Z"),  # a place for it
+    ({"a": [], "b": []}, 1, "2026-12-05T23:45:00Z"),  # no place until a ends
+    ({"a": [], "b": ["a"]}, None, "2026-12-05T23:45:00Z"),  # b depends on a: on its way to its gate after a ended
+])
+def test_a_gate_due_when_a_cutover_began_begins_alongside_it_in_simulated_time(tmp_path, gates, max_concurrent, second_begins):
+    """The clock moves through an ended cutover's minutes only as far as nothing could have begun meanwhile. Under
+    dag.test() a gate due at 23:00 may poke only after another database's whole cutover ran (real time): it still
+    begins at 23:00, places permitting (a first take of timed cutovers began it at 23:45, as if one at a time)."""
+    from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE, SimulatedClock
+
+    clock = SimulatedClock(str(tmp_path), gates, {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_START": "2026-12-03T12:00:00Z"},
+                           {"a": 45, "b": 45}, max_concurrent)
+    opens = parse_iso_utc("2026-12-05T23:00:00Z")
+    clock.wait("a", opens)
+    if not gates["b"]:
+        clock.wait("b", opens)  # b waits at its gate for the same window
+    assert clock.now() == opens
+    clock.hold("a", "w", None)
+    clock.release("a")
+    clock.hold("b", "w", None)  # b's poke, after a's whole cutover in real time
+    clock.release("b")
+    cutovers = json.loads((tmp_path / CLOCK_FILE).read_text())["cutovers"]
+    assert cutovers["a"][0]["began"] == "2026-12-05T23:00:00Z" and cutovers["a"][0]["ended"] == "2026-12-05T23:45:00Z"
+    assert cutovers["b"][0]["began"] == second_begins, cutovers
+    ended = parse_iso_utc(second_begins) + timedelta(minutes=45)
+    assert clock.now() == ended and cutovers["b"][0]["ended"] == iso_utc(ended)
