@@ -4,11 +4,13 @@ database stands in the simulated world.
     python scripts/rehearsal_report.py --events E.jsonl --result R.json --plan P.json --world DIR [--summary S.json]
 
 `--summary` writes, per database: outcome (migrated | waiting: replicating, waiting for the next
-cutover window | rolled_back | not_started | failed), target (absent | restoring | online), source
+cutover window | rolled_back | not_started | failed | interrupted: cut short on its way where the worker was killed,
+no failure of its own), target (absent | restoring | online), source
 (writable | read_only) and migration (the latest DMS status: InProgress is still replicating),
 read from the world itself; and each cutover's simulated time against its window (`cutovers`:
-inside, or OUTSIDE). Waiting databases are not failures.
-Exits 1 when the run did not succeed (or the worker was killed: no result file).
+inside, or OUTSIDE). Waiting databases do not fail the Airflow run; the report counts each outcome.
+Exits 0 only when the run succeeded and every database migrated; 1 otherwise (the run failed, the
+worker was killed: no result file, or a database did not migrate: waiting, say, after rejections).
 """
 from __future__ import annotations
 
@@ -46,8 +48,10 @@ def read_events(path: str) -> List[Dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def outcome(events: List[Dict[str, Any]], database: str) -> str:
-    """From the database's last events of this run: what a reader of the workbook would conclude."""
+def outcome(events: List[Dict[str, Any]], database: str, killed: bool = False) -> str:
+    """From the database's last events of this run: what a reader of the workbook would conclude. `killed`: the
+    worker died (no result): a database cut short on its way, with no Failed event of its own, was interrupted, not
+    failed (a run again on the same world continues it)."""
     mine = [(e["Phase"], e["Status"]) for e in events if e["Database"] == database]
     if ("done", "Succeeded") in mine:
         return "migrated"
@@ -57,7 +61,32 @@ def outcome(events: List[Dict[str, Any]], database: str) -> str:
         return "rolled_back"
     if mine and mine[-1][0] == "await_cutover" and mine[-1][1] in WAITING_STATUSES:
         return "waiting"
+    if killed and mine and "Failed" not in [status for _, status in mine]:
+        return "interrupted"
     return "not_started" if not mine else "failed"
+
+
+def outcome_lines(summary: Dict[str, Dict[str, Any]]) -> List[str]:
+    """How many databases migrated, and which did not, by outcome: the Airflow run's state alone does not say
+    (a database waiting for its window, or rejected, does not fail the run)."""
+    by_outcome: Dict[str, List[str]] = {}
+    for name, entry in summary.items():
+        by_outcome.setdefault(entry["outcome"], []).append(name)
+    migrated = len(by_outcome.get("migrated", []))
+    lines = ["Migrated: %d of %d databases" % (migrated, len(summary))]
+    for kind in ("migrated",) + tuple(sorted(set(by_outcome) - {"migrated"})):
+        if kind in by_outcome:
+            lines.append(f"  {kind:<12} {len(by_outcome[kind]):>3}  {', '.join(by_outcome[kind])}{OUTCOME_NOTES.get(kind, '')}")
+    return lines
+
+
+OUTCOME_NOTES = {
+    "waiting": " (still replicating, the cutover still to come: rejected, its window missed, or no window, approval or"
+               " place before the rehearsal's horizon, MIGRATION_SIMULATE_UNTIL)",
+    "not_started": " (never started in this run)",
+    "interrupted": " (cut short where the worker was killed, no failure of its own: run again with the same --world to"
+                   " continue)",
+}
 
 
 WAITING_STATUSES = ("WaitingForWindow", "AwaitingApproval", "Rejected", "WindowMissed")
@@ -75,16 +104,18 @@ def cutover_times(world_dir: str, windows_of: Dict[str, List[Dict[str, Any]]]) -
         recorded = json.load(handle).get("cutovers", {})
     for name, cutovers in recorded.items():
         for cutover in cutovers:
-            moments = [cutover["began"]] + ([cutover["ended"]] if cutover.get("ended") else [])
-            inside = all(in_a_window(moment, windows_of.get(name, [])) for moment in moments)
+            windows = windows_of.get(name, [])
+            inside = in_a_window(cutover["began"], windows) and (
+                not cutover.get("ended") or in_a_window(cutover["ended"], windows, end=True))
             cutover["verdict"] = "inside" if inside else "OUTSIDE"
     return recorded
 
 
-def in_a_window(instant: str, windows: List[Dict[str, Any]]) -> bool:
+def in_a_window(instant: str, windows: List[Dict[str, Any]], end: bool = False) -> bool:
     """Whether `instant` (ISO UTC) falls in one of the plan's windows (none: any time), worked out
     here in each window's own wall time, apart from the DAG's window arithmetic it checks. Local times
-    resolve as zoneinfo does (fold=0); a window lasts its minutes of elapsed time."""
+    resolve as zoneinfo does (fold=0); a window lasts its minutes of elapsed time. `end`: a cutover's end,
+    inside up to its window's close itself (a cutover may end as its window closes)."""
     try:
         from zoneinfo import ZoneInfo
     except ImportError:  # Python 3.8 (Data Factory's Airflow 2.6.3): the pinned backport
@@ -95,7 +126,7 @@ def in_a_window(instant: str, windows: List[Dict[str, Any]]) -> bool:
         zone = ZoneInfo(window["timeZone"])
         if "from" in window:
             opens, closes = (datetime.fromisoformat(window[key]).replace(tzinfo=zone) for key in ("from", "to"))
-            if opens <= moment < closes:
+            if (opens <= moment <= closes) if end else (opens <= moment < closes):
                 return True
             continue
         hour, minute = (int(part) for part in window["start"].split(":"))
@@ -105,7 +136,8 @@ def in_a_window(instant: str, windows: List[Dict[str, Any]]) -> bool:
             if WEEKDAYS[day.weekday()] not in window["days"]:
                 continue
             opens = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(timezone.utc)
-            if opens <= moment < opens + timedelta(minutes=window["durationMinutes"]):
+            closes = opens + timedelta(minutes=window["durationMinutes"])
+            if (opens <= moment <= closes) if end else (opens <= moment < closes):
                 return True
     return not windows
 
@@ -168,7 +200,7 @@ def main(argv: List[str]) -> int:
         print(f"  {task:<48} {state}")
     summary = {}
     for name, state in world_states(args.world, plan).items():
-        summary[name] = {"outcome": outcome(events, name), **state}
+        summary[name] = {"outcome": outcome(events, name, killed=result is None), **state}
     print("\nDatabases")
     for name, entry in summary.items():
         print(
@@ -191,6 +223,12 @@ def main(argv: List[str]) -> int:
                       f"closes {c['closes'] or '-'}: {c['verdict']}")
     run_state = result["state"] if result else "killed (no result: the worker died)"
     print(f"\nRun: {run_state}")
+    for line in outcome_lines(summary):
+        print(line)
+    all_migrated = all(entry["outcome"] == "migrated" for entry in summary.values())
+    if result and result["state"] == "success" and not all_migrated:
+        print("The run succeeded in Airflow, but %s: the rehearsal exits 1" % (
+            "nothing migrated" if not any(e["outcome"] == "migrated" for e in summary.values()) else "not every database migrated"))
     if args.summary:
         # The user's path: its folder is made like --world's; one that cannot be written is one line, not a traceback.
         text = json.dumps({"run": run_state, "databases": summary, "cutovers": cutovers}, indent=2, sort_keys=True)
@@ -212,7 +250,7 @@ def main(argv: List[str]) -> int:
         except OSError as error:
             print(f"--summary {args.summary}: cannot write it ({error.strerror or error})", file=sys.stderr)
             return 2
-    return 0 if result and result["state"] == "success" else 1
+    return 0 if result and result["state"] == "success" and all_migrated else 1
 
 
 if __name__ == "__main__":

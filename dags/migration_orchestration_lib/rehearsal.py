@@ -88,7 +88,7 @@ def rehearsal_services(plan: MigrationPlan, environ: Mapping[str, str] = os.envi
             **factory,
         ),
         connections=RehearsalConnections(plan),
-        clock=SimulatedClock(directory, gated_ancestors(plan), environ),
+        clock=SimulatedClock(directory, gated_ancestors(plan), environ, cutover_minutes(plan), plan.max_concurrent_cutovers),
         approvals=FileApprovals(directory),
         records=records_for(environ),
         simulated_approvals=settings.simulated_approvals(plan, environ),
@@ -107,6 +107,12 @@ def gated_ancestors(plan: MigrationPlan) -> Dict[str, List[str]]:
 
     gated = {d.name for d in plan.databases if plan.is_gated(d)}
     return {name: sorted(ancestors(name, set()) & gated) for name in sorted(gated)}
+
+
+def cutover_minutes(plan: MigrationPlan) -> Dict[str, int]:
+    """Every gated database -> its `cutover.expectedMinutes`: the simulated time its cutover takes. The plan's own
+    figure, the one the gate fits into a window; the DMS contract server models a cutover in steps, not time."""
+    return {d.name: d.cutover.expected_minutes for d in plan.databases if plan.is_gated(d)}
 
 
 REHEARSAL_LOGIN = "rehearsal"

@@ -8,7 +8,9 @@ once (the next poke reads the record at the same simulated time); an approval no
 window's last fitting start for `ANSWER_GRACE` of real time (a record written by hand meanwhile still answers; the gates
 poke once every `ANSWER_POKE` meanwhile, not at once), then
 the clock moves one second on, as real time would: the window is missed. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
-jump. Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
+jump. A cutover takes its database's `cutover.expectedMinutes` of simulated time: the clock stands still while cutovers
+run, and once none runs moves on to their ends (`_settle`), so a dependent's gate decides then, while a gate due at the
+time a cutover began may still begin alongside it (places permitting). Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
 "still waiting for the next window"). A kept world keeps its clock: a new run continues it.
 
 Approval records are a JSON file standing in for the Airflow Variables; the simulated approver
@@ -69,9 +71,14 @@ def _locked_json(directory: str, name: str) -> Iterator[Dict[str, Any]]:
 
 
 class SimulatedClock:
-    def __init__(self, directory: str, gates: Mapping[str, Sequence[str]], environ: Mapping[str, str]):
-        """`gates`: every gated database -> the gated databases it depends on (transitively)."""
+    def __init__(self, directory: str, gates: Mapping[str, Sequence[str]], environ: Mapping[str, str],
+                 minutes: Optional[Mapping[str, int]] = None, max_concurrent: Optional[int] = None):
+        """`gates`: every gated database -> the gated databases it depends on (transitively); `minutes`: each gated
+        database's `cutover.expectedMinutes`, the simulated time its cutover takes (none: it takes none);
+        `max_concurrent`: the plan's `cutover.maxConcurrent`, places for cutovers at one simulated time."""
         self.directory = directory
+        self.minutes = dict(minutes or {})
+        self.max_concurrent = max_concurrent
         start, until = settings.simulated_period(environ)
         with self._state() as state:
             if "now" not in state:
@@ -109,6 +116,7 @@ class SimulatedClock:
         """The real time to wait before the next poke: `ANSWER_POKE` while the clock holds for an answer, else none."""
         with self._state() as state:
             state["waiting"][database] = iso_utc(until) if until else None
+            self._settle(state)
             now, horizon = parse_iso_utc(state["now"]), parse_iso_utc(state["horizon"])
             finished = set(state["finished"])
             on_the_way = [  # a gated database still on its way to its gate, nothing gated holding it
@@ -144,14 +152,48 @@ class SimulatedClock:
             )
 
     def release(self, database: str) -> None:
+        """The database's cutover ended: it took its `expectedMinutes` of simulated time from its begin (the clock
+        stood still meanwhile). The clock moves on to the end of the latest cutover once none runs any more (cutovers
+        in parallel end together, none overtaken by another's end), so a dependent's gate asks at that time."""
         with self._state() as state:
             began = state.get("cutovers", {}).get(database) or [{}]
-            if database in state["busy"] and "ended" not in began[-1]:
-                began[-1]["ended"] = state["now"]
+            if database in state["busy"] and "ended" not in began[-1] and "began" in began[-1]:
+                taken = timedelta(minutes=self.minutes.get(database, 0))
+                ended = max(parse_iso_utc(state["now"]), parse_iso_utc(began[-1]["began"]) + taken)
+                began[-1]["ended"] = iso_utc(ended)
             state["waiting"].pop(database, None)
             state["since"].pop(database, None)
             state["busy"] = [d for d in state["busy"] if d != database]
             state["finished"] = sorted(set(state["finished"]) | {database})
+            self._settle(state)
+
+    def _settle(self, state: Dict[str, Any]) -> None:
+        """Once no cutover runs, the clock moves on through the simulated ends of the cutovers that ended (`release`),
+        but only as far as nothing could have begun meanwhile: not while a gate is due at this time (its poke came
+        later in real time than a cutover that ran alongside it in simulated time) and a place is free for it
+        (`max_concurrent`, counting the cutovers not yet over in simulated time), nor while a gated database depending on
+        none of them is on its way to its gate; and not past a waiting gate's own time (it may go then), else to the
+        first place freed. A dependent of a cutover on its way decides after its end."""
+        if state["busy"]:
+            return
+        now = parse_iso_utc(state["now"])
+        running = sorted(  # cutovers over in the world, not yet in simulated time
+            (parse_iso_utc(c["ended"]), name) for name, entries in state.get("cutovers", {}).items()
+            for c in entries if c.get("ended") and parse_iso_utc(c["ended"]) > now
+        )
+        if not running:
+            return
+        finished, ending = set(state["finished"]), {name for _, name in running}
+        times = [parse_iso_utc(t) for t in state["waiting"].values() if t]
+        due = any(t <= now for t in times) or any(  # an independent gated database on its way goes at this time
+            d not in finished and d not in state["waiting"] and set(ancestors) <= finished and not set(ancestors) & ending
+            for d, ancestors in state["gates"].items()
+        )
+        full = self.max_concurrent is not None and len(running) >= self.max_concurrent
+        if due and not full:
+            return
+        later = min([t for t in times if t > now] + [running[-1][0]])
+        state["now"] = iso_utc(running[0][0] if due else later)
 
 
 class FileRecords:

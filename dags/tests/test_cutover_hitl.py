@@ -368,7 +368,7 @@ def test_a_wait_resumed_after_a_deferral_counts_from_its_first_poke_and_reports_
     with pytest.raises(WorkerCrashed):
         driver.run_database("database_1", crash_after="wait_for_migration")  # replicating, ready for cutover
     monkeypatch.setattr(cutover_hitl, "is_dry_run", lambda environ: False)  # the operator that asks, as in production
-    monkeypatch.setattr(rehearsal_cutover, "SimulatedClock", lambda directory, gated, environ: SystemClock())
+    monkeypatch.setattr(rehearsal_cutover, "SimulatedClock", lambda directory, gated, environ, minutes, max_concurrent: SystemClock())
     monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
     operator = build(document, {"MIGRATION_DRY_RUN": "1", "MIGRATION_WAIT_MODE": "deferrable"}).get_task("database_1.await_cutover")
     ti = _TaskInstance(driver.xcom, operator.task_id, 1, 0, driver)
@@ -754,7 +754,7 @@ def test_the_dag_asks_through_hitl_and_its_approval_lets_the_database_cut_over(c
     from test_rehearsal import run
 
     monkeypatch.setattr(cutover_hitl, "is_dry_run", lambda environ: False)  # ask, as in production
-    monkeypatch.setattr(rehearsal_cutover, "SimulatedClock", lambda directory, gated, environ: SystemClock())
+    monkeypatch.setattr(rehearsal_cutover, "SimulatedClock", lambda directory, gated, environ, minutes, max_concurrent: SystemClock())
     now = utc_now().replace(second=0, microsecond=0)
     window = {"timeZone": "UTC", "from": (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"), "to": (now + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M")}
     document = gated_document()

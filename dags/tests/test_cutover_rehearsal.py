@@ -12,12 +12,13 @@ import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 
-from conftest import DAGS_DIR, load_plan_document
+from conftest import DAGS_DIR, database_entry, load_plan_document, plan_with_databases
 from event_replays import assert_event_replay
-from migration_orchestration_lib.cutover_windows import parse_iso_utc
+from migration_orchestration_lib.cutover_windows import iso_utc, parse_iso_utc
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -50,21 +51,14 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
 
     assert state == "success", tasks  # waiting is not a failure
     assert tasks["database_2.await_cutover"] == "skipped" and tasks["database_2.freeze_source"] == "skipped"
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(json.dumps(document))
-    result = tmp_path / "result.json"
-    result.write_text(json.dumps({"run_id": "r", "state": state, "tasks": tasks}))
-    summary = tmp_path / "summary.json"
-    report = subprocess.run(
-        [sys.executable, str(DAGS_DIR.parent / "scripts" / "rehearsal_report.py"), "--events", str(events_file),
-         "--result", str(result), "--plan", str(plan_file), "--world", str(rehearsal_world), "--summary", str(summary)],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert report.returncode == 0, report.stdout + report.stderr
-    databases = json.loads(summary.read_text())["databases"]
+    report, written = report_of(document, state, tasks, rehearsal_world, tmp_path)
+    assert report.returncode == 1, "not every database migrated: " + report.stdout + report.stderr
+    assert "\nRun: success\nMigrated: 2 of 3 databases\n" in report.stdout, report.stdout
+    assert "but not every database migrated: the rehearsal exits 1" in report.stdout
+    databases = written["databases"]
     assert {n: d["outcome"] for n, d in databases.items()} == {"database_1": "migrated", "database_2": "waiting", "database_3": "migrated"}
     assert databases["database_2"] == {"outcome": "waiting", "target": "restoring", "source": "writable", "migration": "InProgress"}
-    cutovers = json.loads(summary.read_text())["cutovers"]
+    cutovers = written["cutovers"]
     assert sorted(cutovers) == ["database_1", "database_3"]
     assert [c["verdict"] for entries in cutovers.values() for c in entries] == ["inside", "inside"]
     assert cutovers["database_1"][0]["window"] == "2026-12-05T21:00:00Z"
@@ -90,3 +84,88 @@ def test_two_windows_and_a_rejection_nothing_cut_over_outside_a_window(rehearsal
     assert parse_iso_utc("2026-12-03T12:00:00Z") <= named_at <= parse_iso_utc(cutovers["database_3"][0]["window"]), backup
     assert abs(named_at.timestamp() - time.time()) > 3600, "named at the real clock: %s" % backup
     assert_event_replay("two-windows-one-rejection-in-airflow", seen, document, since)
+
+
+SATURDAY_LATE = {"timeZone": "UTC", "days": ["Sat"], "start": "23:00"}
+NO_APPROVAL = {"required": False, "approvers": [], "channel": "airflowVariable"}
+
+
+def report_of(document, state, tasks, world, tmp_path):
+    """scripts/rehearsal_report.py run on a rehearsal's files: the process, and the summary it wrote."""
+    (tmp_path / "plan.json").write_text(json.dumps(document))
+    (tmp_path / "result.json").write_text(json.dumps({"run_id": "r", "state": state, "tasks": tasks}))
+    report = subprocess.run(
+        [sys.executable, str(DAGS_DIR.parent / "scripts" / "rehearsal_report.py"), "--events", str(tmp_path / "events.jsonl"),
+         "--result", str(tmp_path / "result.json"), "--plan", str(tmp_path / "plan.json"), "--world", str(world),
+         "--summary", str(tmp_path / "summary.json")],
+        capture_output=True, text=True, timeout=120,
+    )
+    return report, json.loads((tmp_path / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("duration, times", [
+    # 90 minutes: the three 30-minute cutovers, one after the other, fit Saturday's window.
+    (90, {"first": ("2026-12-05T23:00:00Z", "2026-12-05T23:30:00Z"), "second": ("2026-12-05T23:30:00Z", "2026-12-06T00:00:00Z"),
+          "third": ("2026-12-06T00:00:00Z", "2026-12-06T00:30:00Z")}),
+    # 75 minutes: the third can no longer start at 00:00 (its window's last fitting start was 23:45): it waits a week.
+    (75, {"first": ("2026-12-05T23:00:00Z", "2026-12-05T23:30:00Z"), "second": ("2026-12-05T23:30:00Z", "2026-12-06T00:00:00Z"),
+          "third": ("2026-12-12T23:00:00Z", "2026-12-12T23:30:00Z")}),
+])
+def test_dependent_cutovers_take_their_expected_minutes_so_a_window_too_short_for_them_shows(
+        rehearsal_world, monkeypatch, tmp_path, duration, times):
+    """Each cutover takes its `expectedMinutes` of simulated time, so a chain of dependent cutovers is timed one after
+    the other, and the rehearsal shows whether they fit one window. Was: a cutover took no simulated time, all three
+    began and ended at 23:00:00, whatever the window's length."""
+    from test_rehearsal import run
+
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # Thursday
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-14T00:00:00Z")  # two Saturdays
+    cutover = {"windows": [dict(SATURDAY_LATE, durationMinutes=duration)], "expectedMinutes": 30, "approval": NO_APPROVAL}
+    document = plan_with_databases([
+        database_entry("first", "Sales", cutover=cutover),
+        database_entry("second", "Crm", depends_on=["first"], cutover=cutover),
+        database_entry("third", "Hr", depends_on=["second"], cutover=cutover),
+    ])
+    state, tasks = run(document)
+
+    assert state == "success", tasks
+    report, summary = report_of(document, state, tasks, rehearsal_world, tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert {name: entry["outcome"] for name, entry in summary["databases"].items()} == dict.fromkeys(times, "migrated")
+    assert {name: [(c["began"], c["ended"]) for c in entries] for name, entries in summary["cutovers"].items()} == {
+        name: [moments] for name, moments in times.items()}, report.stdout
+    assert [c["verdict"] for entries in summary["cutovers"].values() for c in entries] == ["inside"] * 3
+    seen = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    waited = [e["Message"] for e in seen if (e["Database"], e["Status"]) == ("third", "WaitingForWindow")]
+    assert bool(waited) == (duration == 75), waited
+
+
+@pytest.mark.parametrize("gates, max_concurrent, second_begins", [
+    ({"a": [], "b": []}, None, "2026-12-05T23:00:00Z"),  # independent: b, due at 23:00, begins alongside a
+    ({"a": [], "b": []}, 2, "2026-12-05T23:00:00Z"),  # a place for it
+    ({"a": [], "b": []}, 1, "2026-12-05T23:45:00Z"),  # no place until a ends
+    ({"a": [], "b": ["a"]}, None, "2026-12-05T23:45:00Z"),  # b depends on a: on its way to its gate after a ended
+])
+def test_a_gate_due_when_a_cutover_began_begins_alongside_it_in_simulated_time(tmp_path, gates, max_concurrent, second_begins):
+    """The clock moves through an ended cutover's minutes only as far as nothing could have begun meanwhile. Under
+    dag.test() a gate due at 23:00 may poke only after another database's whole cutover ran (real time): it still
+    begins at 23:00, places permitting (a first take of timed cutovers began it at 23:45, as if one at a time)."""
+    from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE, SimulatedClock
+
+    clock = SimulatedClock(str(tmp_path), gates, {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_START": "2026-12-03T12:00:00Z"},
+                           {"a": 45, "b": 45}, max_concurrent)
+    opens = parse_iso_utc("2026-12-05T23:00:00Z")
+    clock.wait("a", opens)
+    if not gates["b"]:
+        clock.wait("b", opens)  # b waits at its gate for the same window
+    assert clock.now() == opens
+    clock.hold("a", "w", None)
+    clock.release("a")
+    clock.hold("b", "w", None)  # b's poke, after a's whole cutover in real time
+    clock.release("b")
+    cutovers = json.loads((tmp_path / CLOCK_FILE).read_text())["cutovers"]
+    assert cutovers["a"][0]["began"] == "2026-12-05T23:00:00Z" and cutovers["a"][0]["ended"] == "2026-12-05T23:45:00Z"
+    assert cutovers["b"][0]["began"] == second_begins, cutovers
+    ended = parse_iso_utc(second_begins) + timedelta(minutes=45)
+    assert clock.now() == ended and cutovers["b"][0]["ended"] == iso_utc(ended)

@@ -446,9 +446,20 @@ def test_a_worker_killed_mid_run_is_continued_by_the_next_run(rehearsal_world, t
     plan_file = write_bundle(tmp_path / "bundle", load_plan_document())
     environ = {name: os.environ[name] for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")}
     environ.update(MIGRATION_DRY_RUN="1", MIGRATION_SIMULATION_DIR=str(rehearsal_world), MIGRATION_SIMULATE_CRASH="database_1:cutover",
-                   MIGRATION_PLAN_PATH=str(plan_file))
+                   MIGRATION_PLAN_PATH=str(plan_file), MIGRATION_REHEARSAL_EVENTS_FILE=str(tmp_path / "killed.jsonl"))
     killed = crashing_run(plan_file, environ)
     assert killed.returncode == CRASH_EXIT_CODE, killed.stderr[-3000:]
+    # The rehearsal's report of the killed run (no result): database_1, cut short after its cutover, was interrupted,
+    # not failed (was: `failed`, as if its migration had failed).
+    report = subprocess.run(
+        [sys.executable, str(DAGS_DIR.parent / "scripts" / "rehearsal_report.py"), "--events", str(tmp_path / "killed.jsonl"),
+         "--result", str(tmp_path / "no-result.json"), "--plan", str(plan_file), "--world", str(rehearsal_world),
+         "--summary", str(tmp_path / "summary.json")], capture_output=True, text=True, timeout=120,
+    )
+    assert report.returncode == 1, report.stdout + report.stderr
+    outcomes = {name: entry["outcome"] for name, entry in json.loads((tmp_path / "summary.json").read_text())["databases"].items()}
+    assert outcomes["database_1"] == "interrupted" and "failed" not in outcomes.values(), outcomes
+    assert "run again with the same --world to continue" in report.stdout, report.stdout
 
     state, states = run(load_plan_document(), timezone.datetime(2025, 1, 2))
 

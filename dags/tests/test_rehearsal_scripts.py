@@ -216,3 +216,63 @@ def test_the_reports_window_check_works_in_each_windows_wall_time_apart_from_the
     new_york_night = [{"timeZone": "America/New_York", "from": "2026-12-08T20:00", "to": "2026-12-09T02:00"}]
     assert [in_a_window(t, new_york_night) for t in ("2026-12-09T00:59:00Z", "2026-12-09T01:00:00Z", "2026-12-09T07:00:00Z")] == [False, True, False]
     assert in_a_window("2026-12-01T12:00:00Z", []), "no window: any time"
+    # A cutover's end: inside up to the close itself (the gate lets a cutover start as late as close - expectedMinutes)
+    assert [in_a_window(t, saturday_night, end=True) for t in (
+        "2026-12-05T20:59:59Z", "2026-12-06T03:00:00Z", "2026-12-06T03:00:01Z")] == [False, True, False]
+    assert [in_a_window(t, new_york_night, end=True) for t in ("2026-12-09T00:59:59Z", "2026-12-09T07:00:00Z")] == [False, True]
+
+
+def report_of_events(tmp_path, rows, run_state):
+    """The report of a run of tests/plans/three_databases.json that wrote these (database, phase, status) events and
+    ended in `run_state` (None: the worker was killed, no result file); its summary."""
+    events, result, summary = tmp_path / "events.jsonl", tmp_path / "result.json", tmp_path / "summary.json"
+    events.write_text("".join(
+        json.dumps({"Database": database, "Phase": phase, "Status": status, "Message": "%s %s" % (phase, status)}) + "\n"
+        for database, phase, status in rows
+    ))
+    if run_state is not None:
+        result.write_text(json.dumps({"run_id": "r", "state": run_state, "tasks": {}}))
+    done = run_report("--events", str(events), "--result", str(result), "--plan", str(PLANS_DIR / "three_databases.json"),
+                      "--world", str(tmp_path / "empty-world"), "--summary", str(summary))
+    assert "Traceback" not in done.stderr, done.stderr
+    return done, {name: entry["outcome"] for name, entry in json.loads(summary.read_text())["databases"].items()}
+
+
+def test_a_run_that_succeeded_with_nothing_migrated_says_so_and_exits_1(tmp_path):
+    """Rejected in every window up to MIGRATION_SIMULATE_UNTIL: Airflow's run succeeds (waiting is no failure there),
+    but nothing migrated. Was: `Run: success`, exit 0, and nothing else to tell it from a migration."""
+    rejected = [(name, "await_cutover", "Rejected") for name in ("database_1", "database_2", "database_3")]
+    done, outcomes = report_of_events(tmp_path, rejected, "success")
+    assert outcomes == dict.fromkeys(("database_1", "database_2", "database_3"), "waiting")
+    assert done.returncode == 1
+    tail = done.stdout.split("\nRun: success\n")[1].splitlines()
+    assert tail[0] == "Migrated: 0 of 3 databases"
+    assert tail[1].split()[:3] == ["waiting", "3", "database_1,"] and "MIGRATION_SIMULATE_UNTIL" in tail[1]
+    assert "The run succeeded in Airflow, but nothing migrated: the rehearsal exits 1" in tail
+
+    migrated = [(name, "done", "Succeeded") for name in ("database_1", "database_3")]
+    done, _ = report_of_events(tmp_path, migrated + rejected[1:2], "success")
+    assert done.returncode == 1
+    assert "Migrated: 2 of 3 databases" in done.stdout and "but not every database migrated" in done.stdout
+
+    done, _ = report_of_events(tmp_path, migrated + [("database_2", "done", "Succeeded")], "success")
+    assert done.returncode == 0
+    assert "Migrated: 3 of 3 databases" in done.stdout and "The run succeeded in Airflow, but" not in done.stdout
+
+
+def test_a_database_cut_short_by_a_killed_worker_is_interrupted_not_failed(tmp_path):
+    """MIGRATION_SIMULATE_CRASH: the worker dies mid-cutover, no result. Was: `failed` for the database cut short, as if
+    its migration had failed; it is `interrupted` (a run again on the same world continues it). One with a Failed event
+    of its own is failed; in a run that ended (a result), the outcomes are as before."""
+    cut_short = [("database_1", phase, "Succeeded") for phase in ("preflight", "start_migration", "freeze_source", "final_backup", "cutover")]
+    failed = [("database_2", "preflight", "Succeeded"), ("database_2", "start_migration", "Failed")]
+    done, outcomes = report_of_events(tmp_path, cut_short + failed, None)
+    assert outcomes == {"database_1": "interrupted", "database_2": "failed", "database_3": "not_started"}
+    assert done.returncode == 1
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("  database_1 ") and "target" in line]
+    assert row.split()[1] == "interrupted", row
+    assert [line for line in done.stdout.splitlines() if line.split()[:2] == ["interrupted", "1"]][0].endswith(
+        "database_1 (cut short where the worker was killed, no failure of its own: run again with the same --world to continue)")
+
+    done, outcomes = report_of_events(tmp_path, cut_short + failed, "failed")
+    assert outcomes == {"database_1": "failed", "database_2": "failed", "database_3": "not_started"}
