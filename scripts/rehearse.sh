@@ -11,7 +11,7 @@
 # dags/migration_rehearsal): --world DIR keeps that world between runs (default: a new one, removed
 # afterwards). Prints every migration event, each task's final state and the run's outcome;
 # --summary FILE writes per database {outcome, target, source} as JSON.
-# Exits 1 when the run fails (137 when the simulated crash killed it).
+# Exits 1 when the run fails or a database did not migrate (137 when the simulated crash killed it).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
