@@ -56,7 +56,7 @@ class DatabaseSql:
 
     def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> statements.TargetRead:
         """The target database's state, and whether its absence is one (`TargetRead.hidden`: the login may not see it)."""
-        rows = self._run(_target(database, "master"), statements.target_state(database.target_database), purpose)
+        rows = self._run(_target(database, "master"), statements.target_state(database.target_database, database.target_kind), purpose)
         return statements.parse_target_state(rows)
 
     def source_facts(self, database: DatabaseMigration) -> statements.SourceFacts:

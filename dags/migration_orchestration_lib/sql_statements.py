@@ -191,16 +191,19 @@ _SEES_EVERY_DATABASE = (
 )
 
 
-def target_state(database: str) -> str:
+def target_state(database: str, target_kind: Optional[str] = None) -> str:
     """`database_state` of a target database (run from master), always one row: where master shows none, its columns
     NULL, so that whether the login may see every row (`sees_every_database`) and which login it is (`login_name`)
     come back too. A SELECT of scalar subqueries, no temporary table: SQL Server 2012 on, SqlMi and SqlDb's master, and
-    a Lookup reads its one result set."""
+    a Lookup reads its one result set. Not asked of a SqlDb target (NULL: unknown), where HAS_PERMS_BY_NAME takes no
+    server class ("In Azure SQL Database, the securable_class argument must be set to one of the following: DATABASE,
+    OBJECT, ROLE, SCHEMA, or USER") and a missing target already names the cause (`HIDDEN_SQLDB_TARGET`)."""
     where = "FROM sys.databases WHERE name = %s" % quote_literal(database)
     columns = [("name", "database_name"), ("state_desc", "state_desc"), ("recovery_model_desc", "recovery_model_desc"),
                ("CONVERT(int, is_read_only)", "is_read_only"), ("user_access_desc", "user_access_desc")]
     return "SELECT %s, %s AS sees_every_database, SUSER_SNAME() AS login_name;" % (
-        ", ".join("(SELECT %s %s) AS %s" % (value, where, name) for value, name in columns), _SEES_EVERY_DATABASE)
+        ", ".join("(SELECT %s %s) AS %s" % (value, where, name) for value, name in columns),
+        "CONVERT(int, NULL)" if target_kind == "SqlDb" else _SEES_EVERY_DATABASE)
 
 
 _STATE_COLUMNS = ("database_name", "state_desc", "recovery_model_desc", "is_read_only", "user_access_desc")
