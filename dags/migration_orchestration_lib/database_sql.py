@@ -54,9 +54,10 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.held_by_another_connection(database.source_database), purpose)
         return statements.parse_held(rows)
 
-    def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> Optional[statements.DatabaseState]:
-        rows = self._run(_target(database, "master"), statements.database_state(database.target_database), purpose)
-        return statements.parse_database_state(rows)
+    def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> statements.TargetRead:
+        """The target database's state, and whether its absence is one (`TargetRead.hidden`: the login may not see it)."""
+        rows = self._run(_target(database, "master"), statements.target_state(database.target_database, database.target_kind), purpose)
+        return statements.parse_target_state(rows)
 
     def source_facts(self, database: DatabaseMigration) -> statements.SourceFacts:
         """The source's state with its freeze marker, which physical database it is and where its next log

@@ -243,19 +243,21 @@ def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:
     gone = target_removal.noted_gone(ctx, now.migration)
     # Read again once the target was seen gone (removed by an earlier poke of this rollback, say): through Data Factory the
     # read is adopted by key, and the RESTORING target it read before the removal was taken for one put there since.
-    target = ctx.sql.target_state(database, "target-state-after-removal" if gone else "target-state-after-cancel")
-    decision = target_removal.decide(database, now.migration, target, gone, declared_into_target(ctx))
+    read = ctx.sql.target_state(database, "target-state-after-removal" if gone else "target-state-after-cancel")
+    target, hidden = read.state, target_removal.hidden(database, read)
+    decision = (target_removal.RemovalDecision(False, "%s: nothing removed" % hidden) if hidden
+                else target_removal.decide(database, now.migration, target, gone, declared_into_target(ctx)))
     if decision.remove:
         _withhold_from_a_doubtful_migration(ctx, now, "remove target database %s" % database.target_database, actions)
         actions.took(target_removal.remove(ctx, database))
     else:
         actions.append(decision.reason)
-    if decision.remove or target is None:  # a database of its name found later is not this migration's
+    if decision.remove or (target is None and not hidden):  # a database of its name found later is not this migration's
         target_removal.note_gone(ctx, now.migration)
     source = ctx.sql.source_state(database)
     marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source):
-        why = _maybe_in_use(ctx, now) if now.is_live else _live_without_a_migration(ctx, now, target)
+        why = _maybe_in_use(ctx, now) if now.is_live else _live_without_a_migration(ctx, now, target, bool(hidden))
         _keep_frozen_where_in_use(ctx, actions, why)
     _undo_freeze(ctx, now, source, marker, actions)
     left = _left_in_a_target_the_plan_no_longer_names(ctx, now)
@@ -453,7 +455,7 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
     )
 
 
-def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any) -> str:
+def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any, hidden: bool = False) -> str:
     """Why a target may be in use though DMS holds no live migration of this plan into it (empty: it is not). A run
     declared a migration into it migrated (the handoff by target), whatever DMS reports since: that migration read
     Failed, or a later one of the source (a person's, through this plan's service) failed over the live database.
@@ -462,7 +464,8 @@ def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any) -> s
     the handoff record, keyed by that migration, cannot be read then. A restore's target database ONLINE beside a
     source the DAG froze, DMS holding no migration of this plan into it, is that migration gone live (no restore of
     this source into it is pending, and preflight starts none over an existing target), perhaps declared migrated
-    and written to by applications."""
+    and written to by applications. `hidden`: master's sys.databases showed the login no row of the target, which it
+    may not see though it exists (`target_removal.hidden`): it may be that one ONLINE."""
     database = ctx.database
     declared = declared_into_target(ctx)
     if declared:
@@ -472,6 +475,13 @@ def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any) -> s
             "into it now is %s (%s)" % (now.operation_id, now.migration.migration_status))
     if now.migration is not None:
         return ""
+    if database.restores_backups and hidden:
+        return (
+            "DMS holds no migration of this plan into target database %s on %s (its migration resource deleted, or run by "
+            "another migration service) and the DAG's login cannot see that database (see above): it may be ONLINE, "
+            "that migration gone live, and whether a run declared it migrated cannot be read (the Airflow Variables "
+            "%s<operation id>)" % (database.target_database, database.target_server, handoff_key(""))
+        )
     if not database.restores_backups or target is None or target.state != target_removal.ONLINE:
         return ""
     return (

@@ -116,6 +116,15 @@ HIDDEN_SQLDB_TARGET = (
     "##MS_DefinitionReader## in master (ALTER SERVER ROLE ##MS_DefinitionReader## ADD MEMBER [<login>]; it takes up "
     "to 5 minutes), see docs/sql-logins.md"
 )
+# The same on SQL Server and a managed instance: SQL Server grants VIEW ANY DATABASE to public by default, and a
+# hardened server may revoke it ("Securing SQL Server"), so a target database there may read absent though it exists.
+HIDDEN_TARGET = (
+    "a login that neither owns it nor holds VIEW ANY DATABASE (or ALTER ANY DATABASE, or CREATE DATABASE in master) "
+    "does not see its row there: SQL Server grants VIEW ANY DATABASE to public by default, and this server's public "
+    "role, or the login, lacks it (revoked or denied). Grant it to the login the DAG reads the target with (the target "
+    "connection's; with sqlAccess dataFactory the factory's managed identity): GRANT VIEW ANY DATABASE TO [%s]; see "
+    "docs/sql-logins.md"
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,56 @@ def _database_state_row(database: str, more_columns: Sequence[str]) -> str:
         "CONVERT(int, is_read_only) AS is_read_only, user_access_desc%s "
         "FROM sys.databases WHERE name = %s;" % ("".join(", " + column for column in more_columns), quote_literal(database))
     )
+
+
+@dataclass(frozen=True)
+class TargetRead:
+    """A target database's `sys.databases` row read from master (`target_state`): `state` None where master shows
+    none, which is absence only where the login may see every row (`sees_every_database`); `login`: SUSER_SNAME()."""
+
+    state: Optional[DatabaseState]
+    sees_every_database: bool
+    login: Optional[str] = None
+
+    @property
+    def hidden(self) -> bool:
+        """No row, to a login that may not see one that exists: the database's state is unknown, not absent."""
+        return self.state is None and not self.sees_every_database
+
+
+# Microsoft, sys.databases, Permissions: a caller that does not own a database sees its row only with ALTER ANY
+# DATABASE, VIEW ANY DATABASE or CREATE DATABASE in master (HAS_PERMS_BY_NAME counts CONTROL SERVER, roles and
+# public's grant; CREATE ANY DATABASE implies CREATE DATABASE). Owning the database cannot be asked of a row not seen.
+_SEES_EVERY_DATABASE = (
+    "CASE WHEN ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW ANY DATABASE'), 0) = 1 "
+    "OR ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, N'ALTER ANY DATABASE'), 0) = 1 "
+    "OR ISNULL(HAS_PERMS_BY_NAME(N'master', N'DATABASE', N'CREATE DATABASE'), 0) = 1 THEN 1 ELSE 0 END"
+)
+
+
+def target_state(database: str, target_kind: Optional[str] = None) -> str:
+    """`database_state` of a target database (run from master), always one row: where master shows none, its columns
+    NULL, so that whether the login may see every row (`sees_every_database`) and which login it is (`login_name`)
+    come back too. A SELECT of scalar subqueries, no temporary table: SQL Server 2012 on, SqlMi and SqlDb's master, and
+    a Lookup reads its one result set. Not asked of a SqlDb target (NULL: unknown), where HAS_PERMS_BY_NAME takes no
+    server class ("In Azure SQL Database, the securable_class argument must be set to one of the following: DATABASE,
+    OBJECT, ROLE, SCHEMA, or USER") and a missing target already names the cause (`HIDDEN_SQLDB_TARGET`)."""
+    where = "FROM sys.databases WHERE name = %s" % quote_literal(database)
+    columns = [("name", "database_name"), ("state_desc", "state_desc"), ("recovery_model_desc", "recovery_model_desc"),
+               ("CONVERT(int, is_read_only)", "is_read_only"), ("user_access_desc", "user_access_desc")]
+    return "SELECT %s, %s AS sees_every_database, SUSER_SNAME() AS login_name;" % (
+        ", ".join("(SELECT %s %s) AS %s" % (value, where, name) for value, name in columns),
+        "CONVERT(int, NULL)" if target_kind == "SqlDb" else _SEES_EVERY_DATABASE)
+
+
+_STATE_COLUMNS = ("database_name", "state_desc", "recovery_model_desc", "is_read_only", "user_access_desc")
+
+
+def parse_target_state(rows: Sequence[Mapping[str, Any]]) -> TargetRead:
+    found = [row for row in rows if all(row.get(column) is not None for column in _STATE_COLUMNS)]  # dropped meanwhile: none
+    sees = bool(rows) and rows[0].get("sees_every_database") is not None and _as_bool(rows[0]["sees_every_database"])
+    login = rows[0].get("login_name") if rows else None
+    return TargetRead(parse_database_state(found), sees, None if login is None else str(login))
 
 
 def parse_database_state(rows: Sequence[Mapping[str, Any]]) -> Optional[DatabaseState]:

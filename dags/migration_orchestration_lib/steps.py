@@ -156,7 +156,7 @@ def preflight(ctx: StepContext) -> StepResult:
         )
     if database.freezes_source and not now.is_live:
         _refuse_a_source_sql_server_will_not_freeze(ctx, found)
-    target = ctx.sql.target_state(database)
+    target = _target_unless_hidden(ctx, ctx.sql.target_state(database))
     if now.has_ended:
         leftovers = ["the source frozen"] if source_freeze.frozen_by_dag(ctx, database, source) else []
         target_kept = False
@@ -547,6 +547,15 @@ def start_migration(ctx: StepContext) -> StepResult:
     )
 
 
+def _target_unless_hidden(ctx: StepContext, read: statements.TargetRead) -> Optional[statements.DatabaseState]:
+    """The target's state (None: absent); a restore's target hidden from the login is refused: a database that may
+    exist is not absent (DMS refuses to restore over it, and one gone live may be in use)."""
+    hidden = target_removal.hidden(ctx.database, read)
+    if hidden:
+        raise StepFailure("%s. Nothing is started: grant it, then run again" % hidden)
+    return read.state
+
+
 def _check_target_still_absent(ctx: StepContext, now: Standing) -> None:
     """Right before a restore's migration is created: preflight found no target database, but start_migration may
     have waited hours for a place since. A database of that name put there meanwhile (a person's own restore) is
@@ -554,7 +563,7 @@ def _check_target_still_absent(ctx: StepContext, now: Standing) -> None:
     the rollback take the database for its leftover and remove it. Refused instead, nothing started. `now`: DMS read
     at the start of this poke, which adopts a migration in flight, so here it has none or one that ended."""
     database = ctx.database
-    target = ctx.sql.target_state(database, "target-before-start")
+    target = _target_unless_hidden(ctx, ctx.sql.target_state(database, "target-before-start"))
     if target is None:
         return
     where = "target database %s already exists on %s (%s)" % (database.target_database, database.target_server, target.state)

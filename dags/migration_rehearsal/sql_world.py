@@ -9,7 +9,8 @@ What it knows:
 - catalog views: `sys.databases` (server-level; the world's databases plus master, msdb, tempdb,
   model; on Azure SQL Database master and, in a user database, only that one, in master every one, but to a login
   listed in the world without VIEW ANY DATABASE, ALTER or CREATE ANY DATABASE, CONTROL SERVER or CREATE DATABASE in
-  master only master: the server roles give those there, SQL Server's public role VIEW ANY DATABASE;
+  master only master: the server roles give those there, SQL Server's public role VIEW ANY DATABASE, unless the
+  world revoked it (`publicLacksViewAnyDatabase`: such a login then sees master, tempdb and its current database);
   `group_database_id` where the database is in an `availabilityGroup`, a column SQL Server 2012 on: naming it
   earlier is error 207, compiling the batch), `sys.database_mirroring` (`mirroring_role_desc`, `mirroring_guid`: a
   database's `mirroringRole`; other databases than master and tempdb only to a login with VIEW ANY DATABASE or ALTER
@@ -155,7 +156,7 @@ FIXED_DRIVES_SINCE_MAJOR_VERSION = 14  # sys.dm_os_enumerate_fixed_drives came w
 LOG_STATS_SINCE_MAJOR_VERSION = 13  # sys.dm_db_log_stats came with SQL Server 2016 SP2
 DEFAULT_PATHS_SINCE_MAJOR_VERSION = 11  # SERVERPROPERTY('InstanceDefaultDataPath'): SQL Server 2012
 # A database permission a server permission implies (the permission hierarchy; CONTROL SERVER implies all).
-DATABASE_PERMISSIONS_FROM_SERVER = {"VIEW DEFINITION": "VIEW ANY DEFINITION"}
+DATABASE_PERMISSIONS_FROM_SERVER = {"VIEW DEFINITION": "VIEW ANY DEFINITION", "CREATE DATABASE": "CREATE ANY DATABASE"}
 # A database permission another database permission implies (GRANT Database Permissions' table; CONTROL implies all).
 DATABASE_PERMISSIONS_IMPLIED_BY = {"ALTER ANY SCHEMA": "ALTER"}
 # Database permissions that show every sequence: each implies one on every sequence (ALTER ANY SCHEMA: ALTER on every
@@ -660,7 +661,7 @@ class _Session:
     def relation(self, name: Tuple[str, ...], database: str) -> List[Dict[str, Any]]:
         parts = tuple(part.lower() for part in name)
         if parts in (("sys", "databases"), ("master", "sys", "databases")):
-            return self._databases() if self.kind != "SqlDb" else self._logical_server_databases(database)
+            return self._server_databases(database) if self.kind != "SqlDb" else self._logical_server_databases(database)
         if parts == ("sys", "database_recovery_status"):
             return self._recovery_status()
         if parts in (("sys", "database_mirroring"), ("master", "sys", "database_mirroring")):
@@ -716,6 +717,13 @@ class _Session:
             )
         return rows
 
+    def _server_databases(self, database: str) -> List[Dict[str, Any]]:
+        """sys.databases on SQL Server and a managed instance: every database, but to a login that may not see every row
+        (`_sees_every_database`: its public role's VIEW ANY DATABASE revoked) only master, tempdb and the current one."""
+        if self._sees_every_database():
+            return self._databases()
+        return [row for row in self._databases() if sql_name_key(row["name"]) in ("master", "tempdb", sql_name_key(database))]
+
     def _logical_server_databases(self, database: str) -> List[Dict[str, Any]]:
         """sys.databases on Azure SQL Database: in master, master and every database of the logical server; in a user
         database, master and that database only (Microsoft, sys.databases: "In Azure SQL Database, this view is
@@ -732,14 +740,15 @@ class _Session:
         """Microsoft, sys.databases, Permissions: "If the caller of sys.databases isn't the owner of the database and
         the database isn't master or tempdb, the minimum permissions required to see the corresponding row are ALTER
         ANY DATABASE or the VIEW ANY DATABASE server-level permission, or CREATE DATABASE permission in the master
-        database. The database to which the caller is connected can always be viewed". Modelled on SqlDb only, where
-        a login gets server-level permissions through the ##MS_ server roles alone (##MS_DefinitionReader##: VIEW ANY
-        DATABASE; ##MS_DatabaseManager##: CREATE and ALTER ANY DATABASE; "Azure SQL Database server roles"), so a
-        login listed here with none of them, a user of master or db_owner of the target, sees only master and its
-        connection's database (SQL Server grants VIEW ANY DATABASE to public by default: there every login sees every
-        row). Database owners are not modelled (a login not listed, the server's admin, sees every row)."""
+        database. The database to which the caller is connected can always be viewed". On SqlDb a login gets
+        server-level permissions through the ##MS_ server roles alone (##MS_DefinitionReader##: VIEW ANY DATABASE;
+        ##MS_DatabaseManager##: CREATE and ALTER ANY DATABASE; "Azure SQL Database server roles"), so a login listed
+        here with none of them, a user of master or db_owner of the target, sees only master and its connection's
+        database. SQL Server grants VIEW ANY DATABASE to public by default: there every login sees every row, unless
+        the world revoked it from public (`publicLacksViewAnyDatabase`). Database owners are not modelled (a login not
+        listed, the server's admin, sees every row)."""
         held = self.world.login(self.server, self.login)
-        if held is None:
+        if held is None or self.world.public_views_any_database(self.server):
             return True
         return bool({"CONTROL SERVER", "VIEW ANY DATABASE", "ALTER ANY DATABASE", "CREATE ANY DATABASE"}
                     & set(held["serverPermissions"])) or "CREATE DATABASE" in held["databasePermissions"].get("master", [])
@@ -923,8 +932,9 @@ class _Session:
         if held is None or "CONTROL SERVER" in held["serverPermissions"]:
             return 1
         wanted = permission.upper()
-        if securable is None and securable_class is None:
-            return int(wanted in held["serverPermissions"])
+        if securable is None and securable_class is None:  # public's VIEW ANY DATABASE counts (`public_views_any_database`)
+            return int(wanted in held["serverPermissions"]
+                       or (wanted == "VIEW ANY DATABASE" and self.world.public_views_any_database(self.server)))
         if (securable_class or "").upper() == "DATABASE" and securable is not None:
             granted = held["databasePermissions"].get(sql_name_key(securable), [])
             implied = DATABASE_PERMISSIONS_FROM_SERVER.get(wanted)

@@ -20,7 +20,7 @@ Schema of `world.json` (schemaVersion 1):
 
     servers: {<server>: {name, kind, databases: {<database>: Database}, keys?, logins?,
               reservedStorageMb?, reportedStorageUsedMb?, defaultDataPath?, defaultLogPath?, volumes?,
-              collation?, selfSignedCertificate?}}
+              collation?, selfSignedCertificate?, publicLacksViewAnyDatabase?}}
         kind: SqlServer (a source) | SqlMi | SqlDb | SqlVm (targets; named like their ARM
         resource: the managed instance, the logical server, the SQL virtual machine)
         keys: [{thumbprint: "0x<hex>", kind: certificate | asymmetricKey | uploaded, privateKey}]
@@ -59,6 +59,11 @@ Schema of `world.json` (schemaVersion 1):
               `trustServerCertificate: true`, cannot connect to it (absent: one a CA signed for its name)
         collation: the server's collation (`set_server_collation`; absent: SQL_Latin1_General_CP1_CI_AS,
               `DEFAULT_COLLATION`): master's, tempdb's (so temporary tables'), and a new database's
+        publicLacksViewAnyDatabase: true   a SQL Server's or managed instance's public role no longer holds VIEW ANY
+              DATABASE (a hardened server: REVOKE VIEW ANY DATABASE FROM public), so a login listed in `logins`
+              without it (or ALTER or CREATE ANY DATABASE, or CREATE DATABASE in master) sees in sys.databases only
+              master, tempdb and the database it is in (absent: public holds it, SQL Server's default; Azure SQL
+              Database's public never holds it)
     Database:
         name, state: ONLINE | RESTORING | OFFLINE   (absent: no entry; OFFLINE: taken offline by a person)
         readOnly: bool, userAccess: MULTI_USER | SINGLE_USER | RESTRICTED_USER
@@ -305,6 +310,17 @@ class World:
             found.setdefault("aliases", [])
             if _key(alias) not in found["aliases"]:
                 found["aliases"].append(_key(alias))
+
+    def revoke_view_any_database_from_public(self, server: str) -> None:
+        """REVOKE VIEW ANY DATABASE FROM public on a SQL Server or managed instance (`publicLacksViewAnyDatabase`)."""
+        with self.transaction() as state:
+            _require_server(state, server)["publicLacksViewAnyDatabase"] = True
+
+    def public_views_any_database(self, server: str) -> bool:
+        """Whether the server's public role holds VIEW ANY DATABASE: SQL Server's default, never on Azure SQL Database."""
+        with self.transaction() as state:
+            found = _require_server(state, server)
+            return found["kind"] != "SqlDb" and not found.get("publicLacksViewAnyDatabase")
 
     def set_self_signed_certificate(self, server: str, self_signed: bool = True) -> None:
         """Whether the server's TLS certificate is self-signed (`selfSignedCertificate` in the schema)."""

@@ -160,6 +160,22 @@ def test_done_declares_nothing_before_dms_finished(rehearsal_world):
     assert FileRecords(str(rehearsal_world), RECORDS_FILE).get(handoff_key(operation["migrationOperationId"])) is None
 
 
+def migrated_then_forgotten(directory, target):
+    """A first run migrates `db` online into `target`; the handoff by target database is lost (declared by a version
+    before it, or the plan's target server entry renamed since) and a person deletes the migration's resource in DMS.
+    Returns the DAG and the world."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import target_handoff_key
+
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
+    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(directory, plan.database("db"), plan)
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    FileRecords(str(directory), RECORDS_FILE).put(target_handoff_key(MigrationTarget.of(plan, plan.database("db"))), "")
+    world.delete_migration_resource()
+    return dag, world
+
 
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_forgot_the_migration(rehearsal_world, target):
@@ -169,16 +185,7 @@ def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_fo
     refuses the live target, and its rollback, finding the source frozen by the DAG, handed it back to writers beside
     the target in use (before: rollback `success`, the source writable). Without the handoff by target database too
     (declared by a version before it, or the plan's target server entry renamed since), the target ONLINE says so."""
-    from migration_orchestration_lib.dms_gateway import MigrationTarget
-    from migration_orchestration_lib.handoffs import target_handoff_key
-
-    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="online", target=target)]))
-    dag, world = build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), WorldView(rehearsal_world, plan.database("db"), plan)
-    first = RunDriver(dag, world.observe)
-    first.run_database("db")
-    assert first.outcome("db") == "migrated", first.errors
-    FileRecords(str(rehearsal_world), RECORDS_FILE).put(target_handoff_key(MigrationTarget.of(plan, plan.database("db"))), "")
-    world.delete_migration_resource()
+    dag, world = migrated_then_forgotten(rehearsal_world, target)
     assert world.operations() == []
     second = RunDriver(dag, world.observe)
     states = second.run_database("db")
@@ -188,6 +195,29 @@ def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_fo
     assert not world.source_writable(), "a writable source beside a target in use would split the writes"
     assert world.target()["state"] == "ONLINE"
 
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_later_run_keeps_the_source_frozen_beside_a_forgotten_target_its_login_cannot_see(rehearsal_world, target):
+    """As above, without the handoff by target database, on a hardened target server: VIEW ANY DATABASE revoked from
+    public, and the login the DAG reads the target with holds it no other way, so master's sys.databases shows it no
+    row of the ONLINE target (Microsoft, sys.databases, Permissions). Before, the rollback read the target absent,
+    found no reason to keep the source frozen and made it writable beside the live target: split writes."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    dag, world = migrated_then_forgotten(rehearsal_world, target)
+    world.world.revoke_view_any_database_from_public(world.target_server)
+    world.world.set_login(world.target_server, REHEARSAL_LOGIN, ["VIEW SERVER STATE", "CONNECT SQL"], {"master": []})
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.rollback"] == "failed", second.errors
+    assert world.operations() == [], "no migration over the live target"
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    assert world.target()["state"] == "ONLINE"
+    message = second.errors["db.rollback"]
+    assert "kept frozen" in message and "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in message, message
+    assert "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in second.errors["db.preflight"], second.errors
 
 def sqldb_migrated_then_used(directory):
     """A first run migrates `db` into a SqlDb target; then an application writes a row there. Returns the plan, the

@@ -492,6 +492,25 @@ def test_preflight_says_why_a_sqldb_target_its_login_may_not_see_in_master_reads
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.parametrize("access, login", [("direct", REHEARSAL_LOGIN), ("dataFactory", "factory-managed-identity")])
+def test_preflight_refuses_a_restore_whose_target_login_may_not_see_every_database(rehearsal_world, access, login):
+    """A hardened managed instance revoked VIEW ANY DATABASE from public: the login the DAG reads the target with,
+    holding it no other way, sees no row of a target database in master's sys.databases whether or not it exists, so
+    no row is not absence (one there would fail DMS's restore, one live may be in use). Was: read absent, the migration
+    went ahead. Refused, nothing started, naming the login and the grant; with VIEW ANY DATABASE it passes."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", mode="offline"))
+    world.world.revoke_view_any_database_from_public(world.target_server)
+    world.world.set_login(world.target_server, login, ["VIEW SERVER STATE"], {"master": []})
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "target database Sales on mi-prod: master's sys.databases there shows login %s no row for it" % login in message
+    assert "GRANT VIEW ANY DATABASE TO [%s]" % login in message and "Nothing is started" in message
+
+    world.world.set_login(world.target_server, login, ["VIEW SERVER STATE", "VIEW ANY DATABASE"], {"master": []})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 @pytest.mark.parametrize("entry, masked_on, access", [
     (database_entry("db", "Sales", mode="offline", checksums=True), "source", "dataFactory"),
     (database_entry("db", "Sales", mode="offline", checksums=True), "restored", "direct"),

@@ -70,6 +70,30 @@ def test_database_state_of_an_existing_and_a_missing_database(implementation):
     assert state_of(access, "Payroll", "state-payroll") is None
 
 
+def test_target_state_tells_a_missing_database_from_one_hidden_from_the_login(implementation):
+    """A target's state from master always comes back as one row, so that a database master shows no row of reads
+    absent only where the login may see every row (VIEW ANY DATABASE, public's on SQL Server by default); revoked
+    from public and not held otherwise, the same database existing reads hidden (`TargetRead.hidden`), naming the
+    login. Was: no row either way, and the DAG took a database its login cannot see for absent."""
+    access, world = implementation.access(), implementation.world
+    world.put_database("vm-prod", "Sales")
+
+    def read(database, key):
+        return sql_statements.parse_target_state(
+            finish(access, query(key, target("vm-prod"), sql_statements.target_state(database))).rows)
+
+    found = read("Sales", "target-sales")
+    assert (found.state.name, found.state.state, found.hidden) == ("Sales", "ONLINE", False)
+    assert (read("Payroll", "target-payroll").state, read("Payroll", "target-payroll-again").hidden) == (None, False)
+    world.revoke_view_any_database_from_public("vm-prod")
+    world.set_login("vm-prod", "migrator", ["CONNECT SQL"], {"master": []})
+    hidden = read("Sales", "target-sales-hidden")
+    assert (hidden.state, hidden.hidden, hidden.login) == (None, True, "migrator")
+    world.set_login("vm-prod", "migrator", ["CONNECT SQL"], {"master": ["CREATE DATABASE"]})
+    assert read("Sales", "target-sales-creator").state.name == "Sales"
+    assert (read("Payroll", "target-payroll-creator").hidden) is False
+
+
 @pytest.mark.parametrize("mode, frozen", [("readOnly", {"readOnly": True}), ("singleUser", {"readOnly": True, "userAccess": "SINGLE_USER"})])
 def test_freeze_then_unfreeze(implementation, mode, frozen):
     access = implementation.access()

@@ -87,6 +87,23 @@ def test_the_freeze_marker_is_written_before_read_only_and_removed_after_read_wr
     assert "extendedproperty" not in s.unfreeze("Sales", read_only=True, marker=ours), "read-only before: never had one"
 
 
+def test_a_target_state_asks_whether_the_login_sees_every_row_except_on_azure_sql_database():
+    """One result set of one row (a Lookup returns the first); HAS_PERMS_BY_NAME of the server, which Azure SQL
+    Database does not take ("the securable_class argument must be set to one of ... DATABASE, OBJECT, ROLE, SCHEMA,
+    or USER"), only on SQL Server and a managed instance; a SqlDb target's visibility reads unknown."""
+    restore, copy = s.target_state("O'Brien", "SqlMi"), s.target_state("O'Brien", "SqlDb")
+    assert restore.count("SELECT ") == 6 and restore.count(";") == 1 and "WHERE name = N'O''Brien'" in restore
+    assert "HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW ANY DATABASE')" in restore and "HAS_PERMS_BY_NAME(NULL" not in copy
+    none = {"database_name": None, "state_desc": None, "recovery_model_desc": None, "is_read_only": None,
+            "user_access_desc": None, "login_name": "migrator"}
+    assert s.parse_target_state([dict(none, sees_every_database=1)]) == s.TargetRead(None, True, "migrator")
+    assert s.parse_target_state([dict(none, sees_every_database=0)]).hidden
+    assert s.parse_target_state([dict(none, sees_every_database=None)]).hidden
+    found = dict(none, database_name="O'Brien", state_desc="ONLINE", recovery_model_desc="FULL", is_read_only=0,
+                 user_access_desc="MULTI_USER", sees_every_database=0)  # its owner, say: a row seen is a row
+    assert s.parse_target_state([found]).state.state == "ONLINE" and not s.parse_target_state([found]).hidden
+
+
 def test_the_freeze_marker_is_read_guarded_in_one_result_set_and_never_fails_the_state_read():
     text = s.source_state("Sales")
     order = ["BEGIN TRY", "state_desc = N'ONLINE'", "HAS_DBACCESS(N'Sales') = 1", "EXEC [Sales].sys.sp_executesql",

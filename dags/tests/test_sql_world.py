@@ -863,6 +863,31 @@ def test_an_azure_sql_database_shows_master_other_databases_only_to_a_login_that
     assert rows_as_dicts(cursor) == [{"name": "Sales"}]
 
 
+def test_a_sql_server_whose_public_lacks_view_any_database_shows_a_login_without_it_only_its_own_rows(world):
+    """A hardened SQL Server or managed instance revokes VIEW ANY DATABASE from public: a login holding it no other way
+    (nor ALTER or CREATE ANY DATABASE, nor CREATE DATABASE in master) sees in sys.databases master, tempdb and the
+    database it is in only (Microsoft, sys.databases, Permissions), and HAS_PERMS_BY_NAME says it lacks the permission.
+    Was: every login saw every row on SQL Server, so a target hidden from the DAG's login could not be rehearsed."""
+    def names(database="master"):
+        cursor = cursor_on(world, database=database)
+        cursor.execute("SELECT name FROM sys.databases ORDER BY name;")
+        return [row["name"] for row in rows_as_dicts(cursor)]
+
+    def view_any_database():
+        cursor = cursor_on(world)
+        cursor.execute("SELECT HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW ANY DATABASE') AS granted;")
+        return rows_as_dicts(cursor)[0]["granted"]
+
+    world.set_login("sql01", "u", [], {"Sales": ["SELECT"], "master": []})
+    assert "Sales" in names() and view_any_database() == 1  # public's grant, SQL Server's default
+    world.revoke_view_any_database_from_public("sql01")
+    assert names() == ["master", "tempdb"] and view_any_database() == 0
+    assert names("Sales") == ["master", "Sales", "tempdb"]
+    for server_permissions, master in ((["VIEW ANY DATABASE"], []), (["ALTER ANY DATABASE"], []), ([], ["CREATE DATABASE"])):
+        world.set_login("sql01", "u", server_permissions, {"Sales": ["SELECT"], "master": master})
+        assert "Sales" in names(), server_permissions or master
+
+
 def test_database_names_compare_in_the_servers_collation_case_sensitively_where_it_is(world):
     """A server installed with a case-sensitive collation compares database names case-sensitively (they are
     compared in master's collation): there `[sales]` is not Sales, so ALTER DATABASE refuses it (5011), BACKUP and a
