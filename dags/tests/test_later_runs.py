@@ -196,7 +196,6 @@ def test_a_later_run_keeps_the_source_of_a_declared_migration_frozen_once_dms_fo
     assert world.target()["state"] == "ONLINE"
 
 
-
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_a_later_run_keeps_the_source_frozen_beside_a_forgotten_target_its_login_cannot_see(rehearsal_world, target):
     """As above, without the handoff by target database, on a hardened target server: VIEW ANY DATABASE revoked from
@@ -218,6 +217,7 @@ def test_a_later_run_keeps_the_source_frozen_beside_a_forgotten_target_its_login
     message = second.errors["db.rollback"]
     assert "kept frozen" in message and "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in message, message
     assert "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in second.errors["db.preflight"], second.errors
+
 
 def sqldb_migrated_then_used(directory):
     """A first run migrates `db` into a SqlDb target; then an application writes a row there. Returns the plan, the
