@@ -87,6 +87,20 @@ def full_backup_not_in_the_share_yet(plan, world, database):
     return lambda: world.take_backup("sql01", source, "FULL", "%s\\%s_late.bak" % (share, source))
 
 
+def hr_refused_for_room_beside_sales(directory, access, target="mi-prod"):
+    """Sales (20000 MB) admitted into `target`, DMS not yet restoring it (its full backup not in the share); Hr
+    (15000 MB) refused at its admission beside it: no room for both. Returns the plan, DAG, views, world, the first
+    run's driver and what puts Sales' backup in the share."""
+    plan, dag, views, world = setup(directory, access, *same_wave(target=target))
+    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
+    if target == "vm-prod":
+        world.set_volume("vm1", "F:\\", 25000)  # data files: Sales 16000 MB, Hr 12000 MB; G:\ holds both logs
+    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
+    driver, hr_started = admit_sales_then_hr(dag)
+    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+    return plan, dag, views, world, driver, back_up_sales
+
+
 @pytest.mark.parametrize("access", ACCESSES)
 def test_restores_into_one_managed_instance_are_admitted_only_while_they_fit_together(rehearsal_world, access):
     """32768 MB reserved, 64 MB used by the system databases: Sales (20000 MB) and Hr (15000 MB) each
@@ -242,13 +256,7 @@ def test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_g
     volume) and triggers the DAG again: the new run's Hr, still counted beside Sales' restore, is admitted and
     migrates, and so does Sales. Through Data Factory too: the room is read by pipeline runs (a SQL VM's file sizes
     through the self-hosted runtime), the new run's afresh."""
-    plan, dag, views, world = setup(rehearsal_world, access, *same_wave(target=target))
-    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
-    if target == "vm-prod":
-        world.set_volume("vm1", "F:\\", 25000)  # data files: Sales 16000 MB, Hr 12000 MB; G:\ holds both logs
-    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
-    driver, hr_started = admit_sales_then_hr(dag)
-    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+    plan, dag, views, world, driver, back_up_sales = hr_refused_for_room_beside_sales(rehearsal_world, access, target)
     assert driver._run_task(dag.get_task("hr.rollback")) == "success", driver.errors
     assert views["hr"].operations() == [] and views["hr"].source_writable()
     waited = RunDriver(dag)  # triggered again before any room was made: refused again, nothing started
@@ -313,13 +321,7 @@ def test_a_restore_refused_for_room_starts_on_another_target_once_the_plan_moves
     restore goes on and migrates, in the first run going on with the edited plan's DAG. Through Data Factory too (the
     room read by pipeline runs, a SQL VM's through the self-hosted runtime).
     (No move from one managed instance to another: the plans of these tests have one managed instance, `mi-prod`.)"""
-    plan, dag, views, world = setup(rehearsal_world, access, *same_wave(target=old))
-    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
-    if old == "vm-prod":
-        world.set_volume("vm1", "F:\\", 25000)  # data files: Sales 16000 MB, Hr 12000 MB; G:\ holds both logs
-    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
-    driver, hr_started = admit_sales_then_hr(dag)
-    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+    plan, dag, views, world, driver, back_up_sales = hr_refused_for_room_beside_sales(rehearsal_world, access, old)
 
     sales, _ = same_wave(target=old)
     moved, moved_dag, moved_views, _ = setup(rehearsal_world, access, sales, same_wave(target=new)[1])
@@ -345,11 +347,7 @@ def test_waiting_does_not_make_room_for_a_restore_refused_for_room(rehearsal_wor
     `test_a_restore_refused_for_room_starts_in_the_next_run_once_the_target_has_grown`): Hr is refused at its admission beside Sales' restore (not begun); the person waits
     until Sales has migrated and triggers the DAG again: Sales' files stay on the instance, and the new run's
     `preflight` counts them and refuses Hr, before anything of it started (through Data Factory too)."""
-    plan, dag, views, world = setup(rehearsal_world, access, *same_wave())
-    sizes(world, Sales=(20000, 4000), Hr=(15000, 3000))
-    back_up_sales = full_backup_not_in_the_share_yet(plan, world, "sales")
-    driver, hr_started = admit_sales_then_hr(dag)
-    assert hr_started == "failed" and "Hr needs" in driver.errors["hr.start_migration"], driver.errors
+    plan, dag, views, world, driver, back_up_sales = hr_refused_for_room_beside_sales(rehearsal_world, access)
     back_up_sales()
     sales_goes_on_after_its_admission(driver)
 
