@@ -23,7 +23,8 @@ What it knows:
   rows of the login's `denials` on tables and schemas, to principals it sees) and `sys.database_principals`
   (public, dbo, the login's user, named as the login, and the roles named by its `databaseRoles` and
   `denials`: the roles it is a member of, every one with VIEW DEFINITION), msdb's `dbo.backupset` and
-  `dbo.backupmediafamily` (the world's backup share of this server is its backup history; refused,
+  `dbo.backupmediafamily` (the world's backup share of this server is its backup history, but for the backups
+  whose history was purged, `World.purge_backup_history`, whose files stay in the share; refused,
   message 229, to a login given permissions in msdb without SELECT),
   `sys.dm_database_encryption_keys` (a database's `encryptorThumbprint`, varbinary), master's
   `sys.certificates` and `sys.asymmetric_keys` (the server's `keys`; a certificate uploaded to a
@@ -132,7 +133,8 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch, parse_until_cursor, tokenize
-from migration_rehearsal.world import DEFAULT_DATABASE_SIZE_MB, World, WorldError, database_guid, log_size_mb, sql_name_key, table_key_parts
+from migration_rehearsal.world import (
+    DEFAULT_DATABASE_SIZE_MB, World, WorldError, _same_path, database_guid, log_size_mb, sql_name_key, table_key_parts)
 
 WORLD_VARIABLE = "MIGRATION_WORLD_DIR"
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -140,6 +142,11 @@ ENGINE_EDITIONS = {"SqlServer": 3, "SqlVm": 3, "SqlMi": 8, "SqlDb": 5}
 AZURE_PRODUCT_MAJOR_VERSION = 12  # what Azure SQL Database and Managed Instance report
 DEFAULT_PRODUCT_MAJOR_VERSION = 16
 BACKUP_OPTIONS = frozenset({"CHECKSUM", "INIT", "NOINIT", "COMPRESSION", "FORMAT"})
+BACKUP_VALUED_OPTIONS = frozenset({"RETAINDAYS"})
+# RESTORE LABELONLY's result set, its columns in order (SQL Server 2008 on: Microsoft's "RESTORE LABELONLY").
+MEDIA_LABEL_COLUMNS = ("MediaName", "MediaSetId", "FamilyCount", "FamilySequenceNumber", "MediaFamilyId", "MediaSequenceNumber",
+                       "MediaLabelPresent", "MediaDescription", "SoftwareName", "SoftwareVendorId", "MediaDate", "Mirror_Count",
+                       "IsCompressed")
 ACCESS_OPTIONS = {"SINGLE_USER", "MULTI_USER", "RESTRICTED_USER"}
 # What ALTER DATABASE refuses on an availability database or a mirrored one (error 1468). SINGLE_USER is seen refused
 # so; READ_ONLY too is taken as refused (unverified in Microsoft's docs: an availability database must be read-write,
@@ -446,6 +453,18 @@ class _Session:
             table = context.table(name)
             for values in rows:
                 _insert(table, columns, [context.evaluate(value, {}) for value in values])
+        elif kind == "insert_exec":  # the EXEC's last result set, its columns matched by number as SQL Server does
+            _, name, columns, procedure = statement
+            table = context.table(name)
+            produced: list = []
+            self._execute(procedure, context, produced)
+            for names, rows in produced[-1:]:
+                if len(names) != len(columns):
+                    raise DatabaseError("Column name or number of supplied values does not match table definition. (213)")
+                for values in rows:
+                    _insert(table, columns, values)
+        elif kind == "restore_labelonly":
+            results.append(self._media_label(str(context.evaluate(statement[1], {}))))
         elif kind == "insert_select":
             _, name, columns, query = statement
             table = context.table(name)
@@ -494,19 +513,37 @@ class _Session:
         else:
             raise NotUnderstood("ALTER DATABASE ... SET %s" % option)
 
-    def _backup(self, context: "_Context", kind: str, name: str, path: Any, options: List[str]) -> None:
+    def _backup(self, context: "_Context", kind: str, name: str, path: Any, options: List[str], valued: Dict[str, Any]) -> None:
         if not self.autocommit:
             raise OperationalError("Cannot perform a backup or restore operation within a transaction. (3021)")
-        unknown = sorted(set(options) - BACKUP_OPTIONS)
+        unknown = sorted((set(options) - BACKUP_OPTIONS) | (set(valued) - BACKUP_VALUED_OPTIONS))
         if unknown:
             raise NotUnderstood("BACKUP ... WITH %s" % ", ".join(unknown))
         if self.named_database(name) is None:
             raise DatabaseError("Database '%s' does not exist. Make sure that the name is entered correctly. (911)" % name)
+        retain = valued.get("RETAINDAYS")
         try:
             self.world.take_backup(self.server, name, "LOG" if kind == "LOG" else "FULL", str(context.evaluate(path, {})),
-                                   checksum="CHECKSUM" in options)
+                                   checksum="CHECKSUM" in options, init=bool({"INIT", "FORMAT"} & set(options)),
+                                   skip="FORMAT" in options,
+                                   retain_days=None if retain is None else int(context.evaluate(retain, {})))
         except WorldError as problem:
             raise DatabaseError("BACKUP %s is terminating abnormally: %s (3013)" % (kind, problem)) from None
+
+    def _media_label(self, path: str) -> Tuple[List[str], List[tuple]]:
+        """RESTORE LABELONLY FROM DISK = path: the media label of the backup in the share's file (the file is there
+        whether or not msdb still records its backup), one row. It needs CREATE DATABASE permission (SQL Server 2008
+        on); no file is error 3201 (Operating system error 2). A CATCH block sees SQL Server's last error, 3013."""
+        if not self.has_permission("master", "DATABASE", "CREATE DATABASE"):
+            raise DatabaseError("CREATE DATABASE permission denied in database 'master'. RESTORE LABELONLY is terminating abnormally. (3013)")
+        found = [b for b in self.world.backups(self.server) if _same_path(b["path"], path)]
+        if not found:
+            raise DatabaseError("Cannot open backup device '%s'. Operating system error 2(The system cannot find the file "
+                                "specified.). RESTORE LABELONLY is terminating abnormally. (3013)" % path)
+        backup = found[-1]
+        media = str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%s/%d" % (self.world.directory, backup["path"], backup["sequence"]))).upper()
+        written = datetime.strptime(backup["createdAt"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        return list(MEDIA_LABEL_COLUMNS), [(None, media, 1, 1, media, 1, 0, None, "Microsoft SQL Server", 4608, written, 1, False)]
 
     def _drop_database(self, name: str, if_exists: bool) -> None:
         if not self.autocommit:
@@ -791,6 +828,8 @@ class _Session:
     def _backup_history(self, media: bool) -> List[Dict[str, Any]]:
         rows = []
         for backup in self.world.backups(self.server):
+            if backup.get("historyPurged"):  # msdb forgot it (`World.purge_backup_history`); its file is still there
+                continue
             if media:
                 rows.append({"media_set_id": backup["sequence"], "physical_device_name": backup["path"], "family_sequence_number": 1})
             else:

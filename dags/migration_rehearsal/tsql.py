@@ -7,8 +7,8 @@ statement the DAG starts sending that nobody taught the fake fails loudly instea
 
 Statements: SET NOCOUNT/LOCK_TIMEOUT, IF [ELSE], BEGIN...END, BEGIN TRY...END TRY BEGIN CATCH...END
 CATCH, THROW (bare, in a CATCH block), RAISERROR (with arguments for its %s), RETURN, ALTER DATABASE ... SET <option> [WITH
-ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH ...], DROP DATABASE [IF EXISTS], CREATE TABLE #temp,
-DECLARE @table TABLE (...), DECLARE @variable type [= expression], INSERT INTO #temp|@table ... VALUES | SELECT, EXEC [db.]sys.sp_executesql, EXEC [db.]sys.sp_addextendedproperty |
+ROLLBACK IMMEDIATE], BACKUP LOG|DATABASE ... TO DISK = ... [WITH option [= value], ...], RESTORE LABELONLY FROM DISK = ..., DROP DATABASE [IF EXISTS], CREATE TABLE #temp,
+DECLARE @table TABLE (...), DECLARE @variable type [= expression], INSERT INTO #temp|@table ... VALUES | SELECT | EXEC ..., EXEC [db.]sys.sp_executesql, EXEC [db.]sys.sp_addextendedproperty |
 sp_dropextendedproperty (named arguments), SELECT [DISTINCT] [TOP (n)] ... FROM ... [JOIN ... ON ...]
 [CROSS APPLY <table-valued function>(...) AS alias] [WHERE ...] [ORDER BY ...] (FROM a table, view,
 #temp or @table variable). `parse_until_cursor` parses the statements of a batch before its first
@@ -215,6 +215,13 @@ class Parser:
             return self._alter_database()
         if token.is_word("BACKUP"):
             return self._backup()
+        if token.is_word("RESTORE"):  # RESTORE LABELONLY FROM DISK = ... only: a media label, nothing restored
+            self.take()
+            self.expect_word("LABELONLY")
+            self.expect_word("FROM")
+            self.expect_word("DISK")
+            self.expect_op("=")
+            return ("restore_labelonly", self.expression())
         if token.is_word("DROP"):
             self.take()
             self.expect_word("DATABASE")
@@ -301,11 +308,17 @@ class Parser:
         self.expect_op("=")
         path = self.expression()
         options: List[str] = []
+        valued: dict = {}  # option = value (RETAINDAYS = 3650)
         if self.accept_word("WITH"):
-            options.append(self.identifier().upper())
-            while self.accept_op(","):
-                options.append(self.identifier().upper())
-        return ("backup", kind, name, path, options)
+            while True:
+                option = self.identifier().upper()
+                if self.accept_op("="):
+                    valued[option] = self.expression()
+                else:
+                    options.append(option)
+                if not self.accept_op(","):
+                    break
+        return ("backup", kind, name, path, options, valued)
 
     def _create_temp_table(self) -> tuple:
         self.take()
@@ -369,6 +382,8 @@ class Parser:
         self.expect_op(")")
         if self.peek() is not None and self.peek().is_word("SELECT"):
             return ("insert_select", token.value, columns, self.select())
+        if self.peek() is not None and self.peek().is_word("EXEC", "EXECUTE"):  # INSERT ... EXEC: its last result set
+            return ("insert_exec", token.value, columns, self._exec())
         self.expect_word("VALUES")
         rows = []
         while True:

@@ -112,7 +112,9 @@ Schema of `world.json` (schemaVersion 1):
         sequence (creation order across the world), createdAt (ISO 8601 UTC, the world's time: `World.now`),
         checksum (taken WITH CHECKSUM; absent in older worlds: true),
         encryptorThumbprint (the database's, when the backup was taken: TDE encrypts backups),
-        tables (the database's tables as of lastLsn: restoring the backup yields them)
+        tables (the database's tables as of lastLsn: restoring the backup yields them),
+        expiresAt (taken WITH RETAINDAYS: before then BACKUP ... WITH INIT refuses to overwrite the file),
+        historyPurged (true: msdb no longer records it, `purge_backup_history`; the file is still in the share)
     migrationServices: {<ARM id lower-cased>: {id, name, location, provisioningState,
         integrationRuntimeState}}
     databaseMigrations: {<target scope lower-cased>/<database>: {...}}   owned by the DMS server
@@ -140,7 +142,7 @@ import re
 import tempfile
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 SCHEMA_VERSION = 1
@@ -514,9 +516,15 @@ class World:
 
     # -- the backup file share --------------------------------------------------------------
 
-    def take_backup(self, server: str, database: str, backup_type: str, path: str, checksum: bool = True) -> Dict[str, Any]:
+    def take_backup(self, server: str, database: str, backup_type: str, path: str, checksum: bool = True,
+                    init: bool = False, retain_days: Optional[int] = None, skip: bool = False) -> Dict[str, Any]:
         """What `BACKUP DATABASE|LOG ... TO DISK = path [WITH CHECKSUM]` leaves in the share: a backup
-        of the database's tables as of now. Refuses what SQL Server refuses (see the module doc)."""
+        of the database's tables as of now. Refuses what SQL Server refuses (see the module doc).
+        `init` (WITH INIT): over a file that exists, the new backup replaces the one in it (SQL Server "overwrites all
+        the backup sets on the media"), unless that one has not expired yet (taken WITH RETAINDAYS, `retain_days`:
+        `expiresAt`), which SQL Server refuses with error 4030 (its NOSKIP default: "Overwriting Backup Sets").
+        `skip` (WITH FORMAT, or SKIP): no expiry checked. Without `init` a file that exists is refused (appending a
+        second backup set, NOINIT, is not modelled)."""
         if backup_type not in BACKUP_TYPES:
             raise WorldError("backup type must be FULL or LOG, got %r" % backup_type)
         with self.transaction() as state:
@@ -524,8 +532,13 @@ class World:
             if source["state"] != "ONLINE":
                 raise WorldError("database %s is %s: cannot back it up" % (source["name"], source["state"]))
             share = state["backups"].setdefault(_key(_require_server(state, server)["name"]), [])
-            if any(_same_path(b["path"], path) for b in share):
+            there = [b for b in share if _same_path(b["path"], path)]
+            if there and not init:
                 raise WorldError("backup file %s already exists" % path)
+            now = self.now()
+            for existing in [] if skip else there:
+                if existing.get("expiresAt") and existing["expiresAt"] > now:
+                    raise WorldError("The medium on device '%s' expires on %s and cannot be overwritten. (4030)" % (path, existing["expiresAt"]))
             if backup_type == "LOG":
                 if source["recoveryModel"] == "SIMPLE":
                     raise WorldError("database %s uses the SIMPLE recovery model: no log backups" % source["name"])
@@ -550,13 +563,28 @@ class World:
                 "lastLsn": source["lsn"],
                 "databaseGuid": database_guid(server, source),
                 "sequence": self.next_sequence(),
-                "createdAt": self.now(),
+                "createdAt": now,
                 "checksum": checksum,
                 "encryptorThumbprint": source.get("encryptorThumbprint"),
                 "tables": copy.deepcopy(source["tables"]),
             }
+            if retain_days:
+                backup["expiresAt"] = _utc_text(datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(days=retain_days))
+            share[:] = [b for b in share if not _same_path(b["path"], path)]  # the file now holds this backup alone
             share.append(backup)
             return copy.deepcopy(backup)
+
+    def purge_backup_history(self, server: str, database: Optional[str] = None) -> int:
+        """msdb forgets the server's backups (of one database), their files left in the share, as
+        `sp_delete_backuphistory` with a date after them does (a nightly history cleanup job): msdb's `backupset` and
+        `backupmediafamily` no longer show them. Returns how many it forgot."""
+        with self.transaction() as state:
+            share = state["backups"].get(_key(_require_server(state, server)["name"]), [])
+            purged = [b for b in share if not b.get("historyPurged")
+                      and (database is None or sql_name_key(b["database"]) == sql_name_key(database))]
+            for backup in purged:
+                backup["historyPurged"] = True
+            return len(purged)
 
     def backups(self, server: str, database: Optional[str] = None) -> List[Dict[str, Any]]:
         """The share's backups of a source server (of one database), in creation order."""

@@ -640,6 +640,60 @@ def test_a_failed_backup_or_drop_ends_only_its_statement_as_in_sql_server(world)
     assert not world.database("sql01", "Chain")["readOnly"], "the statement after the failed DROP ran"
 
 
+def test_a_backup_file_is_overwritten_by_init_once_expired_and_its_label_read_whatever_msdb_still_records(world):
+    """BACKUP ... WITH INIT over a file in the share replaces its backup (SQL Server overwrites the backup sets on the
+    media) unless that one has not expired (RETAINDAYS: error 4030, "cannot be overwritten"); FORMAT implies SKIP and
+    replaces it all the same. RESTORE LABELONLY reads the file's media label, its 13 columns, into INSERT ... EXEC,
+    after msdb forgot the backup (`purge_backup_history`, as sp_delete_backuphistory); to a login without CREATE
+    DATABASE, or where no file is, it fails, a CATCH block seeing 3013 as SQL Server's last error."""
+    world.put_database("sql01", "Chain")
+    world.take_backup("sql01", "Chain", "FULL", "chain.bak")
+    cursor_on(world).execute("BACKUP LOG [Chain] TO DISK = N'chain.trn' WITH CHECKSUM, INIT;")
+    first = world.backups("sql01", "Chain")[-1]
+    cursor_on(world).execute("BACKUP LOG [Chain] TO DISK = N'chain.trn' WITH CHECKSUM, INIT, RETAINDAYS = 30;")
+    [kept] = [b for b in world.backups("sql01", "Chain") if b["fileName"] == "chain.trn"]
+    assert kept["sequence"] > first["sequence"] and kept["expiresAt"] > kept["createdAt"], "replaced: the first had no expiry"
+    with pytest.raises(sql_world.DatabaseError, match="cannot be overwritten. [(]4030[)]"):
+        cursor_on(world).execute("BACKUP LOG [Chain] TO DISK = N'chain.trn' WITH INIT;")
+    with pytest.raises(sql_world.DatabaseError, match="already exists"):  # NOINIT appends: not modelled
+        cursor_on(world).execute("BACKUP LOG [Chain] TO DISK = N'chain.trn';")
+    assert [b["sequence"] for b in world.backups("sql01", "Chain") if b["fileName"] == "chain.trn"] == [kept["sequence"]]
+
+    label = ("CREATE TABLE #label (MediaName nvarchar(128), MediaSetId uniqueidentifier, FamilyCount int, "
+             "FamilySequenceNumber int, MediaFamilyId uniqueidentifier, MediaSequenceNumber int, MediaLabelPresent tinyint, "
+             "MediaDescription nvarchar(255), SoftwareName nvarchar(128), SoftwareVendorId int, MediaDate datetime, "
+             "Mirror_Count int, IsCompressed bit);\n"
+             "BEGIN TRY\n"
+             "    INSERT INTO #label (MediaName, MediaSetId, FamilyCount, FamilySequenceNumber, MediaFamilyId, "
+             "MediaSequenceNumber, MediaLabelPresent, MediaDescription, SoftwareName, SoftwareVendorId, MediaDate, "
+             "Mirror_Count, IsCompressed) EXEC sys.sp_executesql N'RESTORE LABELONLY FROM DISK = @path', "
+             "N'@path nvarchar(4000)', @path = N'%s';\n"
+             "    SELECT CONVERT(varchar(33), MediaDate, 126) AS written, NULL AS error FROM #label;\n"
+             "END TRY\n"
+             "BEGIN CATCH\n"
+             "    SELECT NULL AS written, ERROR_NUMBER() AS error;\n"
+             "END CATCH;")
+    assert world.purge_backup_history("sql01", "Chain") == 2
+    cursor = cursor_on(world)
+    cursor.execute("SELECT COUNT(*) AS recorded FROM msdb.dbo.backupset WHERE database_name = N'Chain';")
+    assert cursor.fetchall() == [(0,)]
+    cursor = cursor_on(world)
+    cursor.execute(label % "chain.trn")
+    [(written, error)] = cursor.fetchall()
+    assert error is None and written[:19] == kept["createdAt"][:19]
+    cursor = cursor_on(world)
+    cursor.execute(label % "absent.trn")
+    assert cursor.fetchall() == [(None, 3013)]
+    world.set_login("sql01", "u", [], {"Chain": ["BACKUP LOG"]})  # db_backupoperator: no CREATE DATABASE
+    cursor = cursor_on(world)
+    cursor.execute(label % "chain.trn")
+    assert cursor.fetchall() == [(None, 3013)]
+
+    world.set_login("sql01", "u", ["CONTROL SERVER"], {})
+    cursor_on(world).execute("BACKUP LOG [Chain] TO DISK = N'chain.trn' WITH FORMAT;")
+    assert [b["sequence"] for b in world.backups("sql01", "Chain") if b["fileName"] == "chain.trn"] != [kept["sequence"]]
+
+
 def test_a_batch_reads_and_writes_the_world_once(world, monkeypatch):
     """A batch is one world transaction: a rehearsal's cost per statement does not grow with the
     number of world lookups the statement needs (the world is one JSON file, read whole)."""
