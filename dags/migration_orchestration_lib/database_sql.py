@@ -150,8 +150,10 @@ class DatabaseSql:
         return statements.parse_database_state(self._run(_source(database, "master"), sql, "unfreeze"))
 
     def backup_log(self, database: DatabaseMigration, file_path: str, key: str) -> List[statements.BackupIdentity]:
+        """The log backup msdb records in `file_path`, taken if none is (`sql_statements.backup_log`); raises
+        `BackupFileNotRecorded` where the file holds a backup msdb does not record: none taken over it."""
         rows = self._run(_source(database, "master"), statements.backup_log(database.source_database, file_path), key, own_key=True)
-        return statements.parse_backups(rows)
+        return statements.parse_backup_log(rows)
 
     def log_after_backup(self, database: DatabaseMigration, file_paths: Sequence[str], purpose: str) -> statements.LogAfterBackup:
         """Whether the source's log holds records after the newest of its log backups to `file_paths`

@@ -988,22 +988,83 @@ _BACKUP_SOURCE = (
 )
 
 
+# What `RESTORE LABELONLY` returns: one row, these 13 columns since SQL Server 2008 (IsCompressed its last; Microsoft's
+# "RESTORE LABELONLY (Transact-SQL)"), which INSERT ... EXEC needs in number and order.
+_MEDIA_LABEL = "#backup_file_label"
+_MEDIA_LABEL_COLUMNS = (
+    ("MediaName", "nvarchar(128)"), ("MediaSetId", "uniqueidentifier"), ("FamilyCount", "int"),
+    ("FamilySequenceNumber", "int"), ("MediaFamilyId", "uniqueidentifier"), ("MediaSequenceNumber", "int"),
+    ("MediaLabelPresent", "tinyint"), ("MediaDescription", "nvarchar(255)"), ("SoftwareName", "nvarchar(128)"),
+    ("SoftwareVendorId", "int"), ("MediaDate", "datetime"), ("Mirror_Count", "int"), ("IsCompressed", "bit"),
+)
+# Days before SQL Server lets a BACKUP ... WITH INIT overwrite the final backup (its NOSKIP default checks "The
+# existing backups on the media have not expired", Microsoft's "Overwriting Backup Sets"; only SKIP or FORMAT, which
+# the DAG never gives, pass it). RESTORE ignores it: DMS reads the file as before.
+FINAL_BACKUP_RETAIN_DAYS = 3650
+
+
 def backup_log(database: str, file_path: str) -> str:
     """`BACKUP LOG` to `file_path`, unless msdb records a log backup of `database` to that file.
 
     Returns the identity of the log backup in that file, so a re-run after a crash finds the backup
     the first attempt took instead of taking a second one (which would break the chain DMS restores).
-    """
+
+    Never over a backup already in the file, which DMS may have read or restored (online by its name, offline as its
+    `lastBackupName`): a backup taken over it would hold a later log range under that name. Where msdb records none
+    (its history purged since, by `sp_delete_backuphistory` or a history cleanup job; msdb restored; the database
+    backed up on another replica), the batch first reads the file's media label (`RESTORE LABELONLY`, in a TRY: it
+    fails where no file is, or none SQL Server can read) and, where it finds one, takes no backup and returns that
+    label's `MediaDate` as `unrecorded_file_written` instead (`parse_backup_log` raises `BackupFileNotRecorded`). Since
+    SQL Server 2008 that read needs CREATE DATABASE permission (in master, or CREATE ANY DATABASE; Microsoft's "RESTORE
+    Statements for Restoring, Recovering, and Managing Backups"): a login without it reads nothing, and the backup's
+    own `RETAINDAYS` is what then refuses a `BACKUP ... WITH INIT` over a final backup this version took (error 4030,
+    "The medium on device ... expires on ... and cannot be overwritten"). The backup's result stays one result set,
+    as a Data Factory Lookup reads it."""
     literal, path = quote_literal(database), quote_literal(file_path)
     taken = "b.database_name = %s AND b.type = 'L' AND m.physical_device_name = %s" % (literal, path)
+    columns = ", ".join(name for name, _ in _MEDIA_LABEL_COLUMNS)
     return (
         "SET NOCOUNT ON;\n"
+        "CREATE TABLE %(label)s (%(definitions)s);\n"
         "IF NOT EXISTS (SELECT 1 %(source)s WHERE %(taken)s)\n"
-        "    BACKUP LOG %(name)s TO DISK = %(path)s WITH CHECKSUM, INIT;\n"
-        "SELECT TOP (1) %(columns)s %(source)s WHERE %(taken)s ORDER BY b.backup_set_id DESC;"
+        "BEGIN\n"
+        "    IF HAS_PERMS_BY_NAME(N'master', N'DATABASE', N'CREATE DATABASE') = 1\n"
+        "    BEGIN\n"
+        "        BEGIN TRY\n"
+        "            INSERT INTO %(label)s (%(label_columns)s) EXEC sys.sp_executesql "
+        "N'RESTORE LABELONLY FROM DISK = @path', N'@path nvarchar(4000)', @path = %(path)s;\n"
+        "        END TRY\n"
+        "        BEGIN CATCH\n"
+        "        END CATCH;\n"
+        "    END;\n"
+        "    IF NOT EXISTS (SELECT 1 FROM %(label)s)\n"
+        "        BACKUP LOG %(name)s TO DISK = %(path)s WITH CHECKSUM, INIT, RETAINDAYS = %(retain)d;\n"
+        "END;\n"
+        "IF EXISTS (SELECT 1 FROM %(label)s)\n"
+        "    SELECT TOP (1) CONVERT(varchar(33), MediaDate, 126) AS unrecorded_file_written FROM %(label)s;\n"
+        "ELSE\n"
+        "    SELECT TOP (1) %(columns)s %(source)s WHERE %(taken)s ORDER BY b.backup_set_id DESC;"
         % {"source": _BACKUP_SOURCE, "taken": taken, "name": quote_name(database), "path": path,
-           "columns": _BACKUP_COLUMNS}
+           "columns": _BACKUP_COLUMNS, "label": _MEDIA_LABEL, "label_columns": columns,
+           "definitions": ", ".join("%s %s NULL" % column for column in _MEDIA_LABEL_COLUMNS),
+           "retain": FINAL_BACKUP_RETAIN_DAYS}
     )
+
+
+class BackupFileNotRecorded(Exception):
+    """`backup_log` found a backup in the file though msdb records no log backup of the database to it: none taken."""
+
+    def __init__(self, written: Optional[str]):
+        super().__init__("the file holds a backup (media label written %s) msdb records no log backup to" % (written or "at an unknown time"))
+        self.written = written
+
+
+def parse_backup_log(rows: Sequence[Mapping[str, Any]]) -> List[BackupIdentity]:
+    """`backup_log`'s answer: the backup's identity, or `BackupFileNotRecorded` where it found the file unrecorded."""
+    if rows and "unrecorded_file_written" in rows[0]:
+        written = rows[0]["unrecorded_file_written"]
+        raise BackupFileNotRecorded(None if written is None else str(written))
+    return parse_backups(rows)
 
 
 _LOG_END = "#log_end"

@@ -763,7 +763,22 @@ def final_backup(ctx: StepContext) -> StepResult:
     # Keyed by file too: Data Factory adopts a run by key, and a later window's backup is another file.
     file_path = share.path.rstrip("\\/") + "\\" + file_name
     # The batch's own answer, not only its error: msdb must record the backup DMS is told to restore.
-    if not ctx.sql.backup_log(database, file_path, key=final_backup_key(now.operation_id, file_name)):
+    try:
+        taken = ctx.sql.backup_log(database, file_path, key=final_backup_key(now.operation_id, file_name))
+    except statements.BackupFileNotRecorded as found:
+        raise StepFailure(
+            "final log backup %s: not taken: %s already holds a backup (its media label dated %s, the server's local "
+            "time), but msdb on source server %s records no log backup of %s to it: its backup history purged since "
+            "the DAG took it (sp_delete_backuphistory, a "
+            "history cleanup job), msdb restored, or the backup taken on another replica. The DAG never backs up over "
+            "it: DMS may have read or restored it already, and a backup over it would hold a later log range under the "
+            "name DMS knows, losing writes or breaking the chain DMS restores; nor does it take the file for this "
+            "migration's final backup unrecorded (the checks of writes after the final backup read its end from msdb). "
+            "Leave the file in the share. The rollback undoes the migration as after any failure (the source back to "
+            "its access before the freeze); to migrate %s, %s: the next freeze takes its final backup into a file of "
+            "its own" % (file_name, file_path, found.written or "at an unknown time", database.source_server,
+                         database.source_database, database.name, ctx.how_to_run_again()))
+    if not taken:
         raise StepFailure("final log backup %s: msdb records no log backup of %s to %s after BACKUP LOG" % (file_name, database.source_database, file_path))
     if database.is_online and not now.migration.is_backup_restored(file_name):
         raise StepPending("final backup %s taken; DMS restoring (%s)" % (file_name, now.migration.describe()))

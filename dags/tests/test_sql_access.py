@@ -142,6 +142,48 @@ def test_submitting_a_backup_twice_takes_one_backup(implementation):
     assert [b["fileName"] for b in log_backups] == ["Sales_tail_1.trn"]
 
 
+def _final_backup_in_the_share(world):
+    [backup] = [b for b in world.backups("sql01", "Sales") if b["fileName"] == "Sales_tail_1.trn"]
+    return {field: backup[field] for field in ("sequence", "firstLsn", "lastLsn", "createdAt")}
+
+
+def test_a_backup_msdb_no_longer_records_is_never_overwritten(implementation):
+    """msdb's history purged after the final backup was taken (a nightly sp_delete_backuphistory) and the backup run
+    again (as the DAG runs it, a Lookup through Data Factory, there under a key it does not adopt: a run after the 30
+    days, or an activity retried after the batch ran): the batch finds the file by
+    its media label, takes no backup over it and says so. Before: BACKUP ... WITH INIT over the file DMS may have read."""
+    world = implementation.world
+    taken = sql_statements.parse_backup_log(finish(implementation.access(), query(
+        "final-backup", source(), sql_statements.backup_log("Sales", TAIL))).rows)
+    before = _final_backup_in_the_share(world)
+    world.update_database("sql01", "Sales", readOnly=False)  # written meanwhile: a backup over it would hold a later range
+    world.set_table("sql01", "Sales", "dbo.Orders", ["id"], [[1]])
+    assert world.purge_backup_history("sql01", "Sales") >= 2  # the full and the final backup
+
+    with pytest.raises(sql_statements.BackupFileNotRecorded) as refused:
+        sql_statements.parse_backup_log(finish(implementation.access(), query(
+            "final-backup-again", source(), sql_statements.backup_log("Sales", TAIL))).rows)
+    assert refused.value.written and refused.value.written[:19] == before["createdAt"][:19]
+    assert _final_backup_in_the_share(world) == before, "the file DMS may have read was overwritten"
+    assert taken and taken[0].file_name == "Sales_tail_1.trn"
+
+
+def test_a_login_that_may_not_read_the_file_is_refused_by_the_final_backups_own_retention(implementation):
+    """A login without CREATE DATABASE (db_backupoperator, as docs/sql-logins.md allows) may not read a media label:
+    the batch cannot see the file, and BACKUP's own check refuses to overwrite a final backup that has not expired
+    (RETAINDAYS), SQL Server's error 4030. The file stays as it is."""
+    world = implementation.world
+    finish(implementation.access(), query("final-backup", source(), sql_statements.backup_log("Sales", TAIL)))
+    before = _final_backup_in_the_share(world)
+    world.purge_backup_history("sql01", "Sales")
+    world.set_login("sql01", "migrator", ["VIEW SERVER STATE"], {"Sales": ["ALTER", "BACKUP LOG", "VIEW DEFINITION"]})
+
+    with pytest.raises(SqlOperationFailed) as refused:
+        finish(implementation.access(), query("final-backup-again", source(), sql_statements.backup_log("Sales", TAIL)))
+    assert "cannot be overwritten" in str(refused.value) and "4030" in str(refused.value), refused.value
+    assert _final_backup_in_the_share(world) == before
+
+
 def test_a_worker_that_dies_mid_operation_is_followed_by_one_that_finishes_it_once(implementation):
     backup = statement("cutover-backup", source(), sql_statements.backup_log("Sales", TAIL))
     implementation.crash_midway(implementation.access(), backup)

@@ -241,11 +241,30 @@ def test_unfreeze_goes_back_to_the_access_recorded_before_the_freeze():
 
 def test_backup_log_looks_in_msdb_before_backing_up():
     sql = s.backup_log("Sales", "\\\\share\\Sales_tail.trn")
-    guard, backup, identity = sql.split("\n")[1:4]
+    lines = sql.split("\n")
+    guard = lines[2]
     assert guard.startswith("IF NOT EXISTS (SELECT 1 FROM msdb.dbo.backupset AS b JOIN msdb.dbo.backupmediafamily AS m")
     assert "b.type = 'L' AND m.physical_device_name = N'\\\\share\\Sales_tail.trn'" in guard
-    assert backup.strip() == "BACKUP LOG [Sales] TO DISK = N'\\\\share\\Sales_tail.trn' WITH CHECKSUM, INIT;"
-    assert identity.startswith("SELECT TOP (1)") and "COPY_ONLY" not in sql
+    [backup] = [line for line in lines if "BACKUP LOG" in line]
+    # never over a backup already in the file: RETAINDAYS makes SQL Server's own NOSKIP check refuse an INIT over it
+    assert backup.strip() == "BACKUP LOG [Sales] TO DISK = N'\\\\share\\Sales_tail.trn' WITH CHECKSUM, INIT, RETAINDAYS = 3650;"
+    assert "SKIP" not in sql and "FORMAT" not in sql
+    # where msdb records none, the file's media label is read first (a login with CREATE DATABASE), in a TRY
+    assert "IF HAS_PERMS_BY_NAME(N'master', N'DATABASE', N'CREATE DATABASE') = 1" in sql
+    assert "EXEC sys.sp_executesql N'RESTORE LABELONLY FROM DISK = @path'" in sql and "BEGIN TRY" in sql
+    assert sql.index("RESTORE LABELONLY") < sql.index("BACKUP LOG")
+    identity = lines[-1]
+    assert identity.strip().startswith("SELECT TOP (1)") and "COPY_ONLY" not in sql
+
+
+def test_backup_logs_answer_is_the_identity_or_the_file_msdb_does_not_record():
+    identity = {"backup_set_uuid": "U", "database_name": "Sales", "backup_type": "L", "physical_device_name": "\\\\s\\f.trn",
+                "first_lsn": "1", "last_lsn": "2", "finished": "2026-12-06T03:00:00"}
+    assert s.parse_backup_log([identity])[0].file_name == "f.trn"
+    assert s.parse_backup_log([]) == []
+    with pytest.raises(s.BackupFileNotRecorded) as found:
+        s.parse_backup_log([{"unrecorded_file_written": "2026-12-06T03:00:00.123"}])
+    assert found.value.written == "2026-12-06T03:00:00.123"
 
 
 def test_fingerprints_are_one_batch_with_the_plans_tables():

@@ -16,6 +16,7 @@ from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
 from task_driver import RunDriver, WorkerCrashed
+from test_writes_after_final_backup import unfreeze_write_refreeze
 from test_writes_handed_back import write_to_source
 from world_view import WorldView
 
@@ -240,6 +241,39 @@ def test_a_final_backup_msdb_does_not_record_fails_the_step(rehearsal_world, mon
     assert states["db.final_backup"] == "failed", driver.errors
     assert "msdb records no log backup of Sales" in driver.errors["db.final_backup"]
     assert driver.outcome("db") != "migrated"
+
+
+def test_a_final_backup_whose_history_msdb_purged_is_never_taken_again_over_its_file(rehearsal_world):
+    """msdb's backup history purged (a nightly sp_delete_backuphistory) right after final_backup took the backup, and
+    a person writes to the source (writable, a write, frozen again) before its next poke, while DMS restores the file.
+    The poke finds no record in msdb and the file in the share: it takes no backup over it (DMS may have read it: a
+    backup over it holds a later log range under the name DMS restored), fails saying why and what to do, and the
+    rollback hands the source back with the write. Before: BACKUP ... WITH INIT over that file."""
+    plan, dag = setup(rehearsal_world, database_entry("db", "Sales", mode="online"))
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    final = []
+
+    def purge_then_write(task_id):
+        world.observe(task_id)
+        if task_id == "db.final_backup" and not final:
+            final.extend(b for b in world.world.backups("sql01", "Sales") if "_final_" in b["fileName"])
+            world.world.purge_backup_history("sql01", "Sales")
+            final.append(unfreeze_write_refreeze(world))
+
+    driver = RunDriver(dag, purge_then_write)
+    states = driver.run_database("db")
+
+    taken, table = final
+    [in_share] = [b for b in world.world.backups("sql01", "Sales") if b["fileName"] == taken["fileName"]]
+    assert (in_share["sequence"], in_share["lastLsn"]) == (taken["sequence"], taken["lastLsn"]), "the final backup was overwritten"
+    assert states["db.final_backup"] == "failed", (states, driver.errors)
+    error = driver.errors["db.final_backup"]
+    for said in (taken["fileName"], "records no log backup of Sales", "history purged", "never backs up over it",
+                 "Leave the file in the share", "trigger a new DAG run"):
+        assert said in error, error
+    assert states["db.rollback"] == "success" and driver.outcome("db") != "migrated"
+    assert world.source_writable(), "handed back"
+    assert world.source()["tables"][table]["rows"][0][1] == "written after the final backup"
 
 
 def _validate_a_copy_lacking_a_table(rehearsal_world, narrow):
