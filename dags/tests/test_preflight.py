@@ -516,7 +516,7 @@ def test_preflight_says_a_source_its_login_may_not_see_is_hidden_not_missing(reh
     """A hardened source server revoked VIEW ANY DATABASE from public: the DAG's source login (a SqlDb copy's holds only
     rights in the database, as Microsoft asks) sees no row of the source in master's sys.databases though it exists.
     Was: "source database Sales not found on sql01", sending a person after a database that is there. Refused, nothing
-    started, naming the login and the grant; with VIEW ANY DATABASE it passes."""
+    started, naming the login and the grant; owning the source, or with VIEW ANY DATABASE, it passes."""
     plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
     world.world.revoke_view_any_database_from_public("sql01")
     world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})  # sees every sequence
@@ -526,6 +526,10 @@ def test_preflight_says_a_source_its_login_may_not_see_is_hidden_not_missing(reh
     assert "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in message and "Nothing is started" in message
     assert "not found" not in message  # and its rollback, with nothing of the source to undo, passes (`refused`)
 
+    world.world.update_database("sql01", "Sales", owner=REHEARSAL_LOGIN)  # its owner sees its row without the grant
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+    world.world.update_database("sql01", "Sales", owner=None)
     world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW ANY DATABASE"], {"Sales": ["SELECT", "VIEW DEFINITION"]})
     driver = RunDriver(dag)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
