@@ -46,16 +46,19 @@ class DatabaseSql:
 
     def source_state(self, database: DatabaseMigration, purpose: str = "source-state") -> Optional[statements.DatabaseState]:
         """The source's state with its freeze marker (`source_freeze`); None: absent. Raises `SourceHidden` where
-        master shows the login no row of it and the login may not see every row (`source_unless_hidden`)."""
+        master shows the login no row of it and the login may not see every row (`_source_unless_hidden`)."""
         rows = self._run(_source(database, "master"), statements.source_state(database.source_database), purpose)
-        return self.source_unless_hidden(database, statements.parse_database_state(rows), purpose)
+        return self._source_unless_hidden(database, statements.parse_database_state(rows), purpose)
 
-    def source_unless_hidden(self, database: DatabaseMigration, state: Optional[statements.DatabaseState],
+    def _source_unless_hidden(self, database: DatabaseMigration, state: Optional[statements.DatabaseState],
                              purpose: str) -> Optional[statements.DatabaseState]:
         """`state`, the source's read under `purpose`; where that is no row, whether the login may see every row of
         sys.databases is asked too (`statements.login_visibility`, its own batch: a read that finds the source costs
         nothing more), and a source hidden from it (public's VIEW ANY DATABASE revoked, say) raises `SourceHidden`,
-        naming the login and the grant: unknown, not absent. Every read of the source's row goes through here."""
+        naming the login and the grant: unknown, not absent. Every read of the source's state goes through here
+        (`source_state`, `source_facts`, `freeze_source`); the batches that read other facts of it read a hidden
+        source as they read what the login may not see: its files' sizes and its log's end unread, and not held by
+        another connection (validate reads its state first)."""
         if state is not None:
             return state
         read = statements.parse_database_read(
@@ -80,7 +83,7 @@ class DatabaseSql:
         backup starts, in one batch (`sql_statements.source_facts`): what `preflight` reads of it."""
         rows = self._run(_source(database, "master"), statements.source_facts(database.source_database), "source-facts")
         facts = statements.parse_source_facts(rows)
-        self.source_unless_hidden(database, facts.state, "source-facts")
+        self._source_unless_hidden(database, facts.state, "source-facts")
         return facts
 
     def source_prerequisites(self, database: DatabaseMigration, full_backups: bool) -> statements.SourcePrerequisites:
@@ -149,9 +152,9 @@ class DatabaseSql:
                       earlier_markers: Sequence[str] = ()) -> statements.DatabaseState:
         """`marker`: the freeze marker to write, `earlier_markers` the texts of it versions before wrote
         (`sql_statements.freeze`); the state comes back with the marker found before the freeze. A source hidden
-        from the login, which the batch skipped, raises `SourceHidden` (`source_unless_hidden`)."""
+        from the login, which the batch skipped, raises `SourceHidden` (`_source_unless_hidden`)."""
         endpoint, sql, purpose = self._freeze(database, marker, earlier_markers)
-        return self.source_unless_hidden(database, statements.parse_database_state(self._run(endpoint, sql, purpose)), purpose)
+        return self._source_unless_hidden(database, statements.parse_database_state(self._run(endpoint, sql, purpose)), purpose)
 
     def freeze_submitted(self, database: DatabaseMigration) -> bool:
         """Whether the freeze was submitted under this key prefix: by its task's try (it may still be running)."""
