@@ -50,6 +50,7 @@ from migration_orchestration_lib.step_context import (
     DEADLINE_KEY,
     NO_WINDOW_LEFT_KEY,
     CutoverWait,
+    SourceHidden,
     StepContext,
     StepFailure,
     StepPending,
@@ -197,9 +198,16 @@ def _own_cutover_in_progress(ctx: StepContext, now: Standing) -> bool:
     return now.is_active and _frozen(ctx, database, "own-source")
 
 
-def _frozen(ctx: StepContext, database, purpose: str) -> bool:
-    """Frozen by the DAG (`source_freeze`): a source restricted by design is no cutover in progress."""
-    return source_freeze.frozen_by_dag(ctx, database, ctx.sql.source_state(database, purpose))
+def _frozen(ctx: StepContext, database, purpose: str, hidden_is_frozen: bool = False) -> bool:
+    """Frozen by the DAG (`source_freeze`): a source restricted by design is no cutover in progress. A source hidden
+    from the DAG's login (`SourceHidden`) fails its own database's step; another database's, whose migration DMS
+    works on, counts as frozen (`hidden_is_frozen`): never more cutovers at once than `cutover.maxConcurrent`."""
+    try:
+        return source_freeze.frozen_by_dag(ctx, database, ctx.sql.source_state(database, purpose))
+    except SourceHidden:
+        if hidden_is_frozen:
+            return True
+        raise
 
 
 def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
@@ -212,7 +220,7 @@ def cutovers_in_progress(ctx: StepContext, now: datetime) -> int:
             continue
         stage = _stage_in_flight(other, statuses.get(other.name))
         if stage == stages.COMPLETING or (
-            stage is not None and other.freezes_source and _frozen(ctx, other, ctx.afresh("in-progress:%s" % other.name))
+            stage is not None and other.freezes_source and _frozen(ctx, other, ctx.afresh("in-progress:%s" % other.name), hidden_is_frozen=True)
         ):
             count += 1
         elif _admitted_lately(ctx, other, now):

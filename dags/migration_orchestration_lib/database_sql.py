@@ -18,7 +18,7 @@ from migration_orchestration_lib.airflow_compat import utc_now
 from migration_orchestration_lib.daemon_work import DaemonWork
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint, SqlOperation
-from migration_orchestration_lib.step_context import StepPending
+from migration_orchestration_lib.step_context import SourceHidden, StepPending
 from migration_orchestration_lib.table_names import TableName
 
 T = TypeVar("T")
@@ -45,25 +45,46 @@ class DatabaseSql:
         self._not_before = not_before
 
     def source_state(self, database: DatabaseMigration, purpose: str = "source-state") -> Optional[statements.DatabaseState]:
-        """The source's state with its freeze marker (`source_freeze`)."""
+        """The source's state with its freeze marker (`source_freeze`); None: absent. Raises `SourceHidden` where
+        master shows the login no row of it and the login may not see every row (`_source_unless_hidden`)."""
         rows = self._run(_source(database, "master"), statements.source_state(database.source_database), purpose)
-        return statements.parse_database_state(rows)
+        return self._source_unless_hidden(database, statements.parse_database_state(rows), purpose)
+
+    def _source_unless_hidden(self, database: DatabaseMigration, state: Optional[statements.DatabaseState],
+                             purpose: str) -> Optional[statements.DatabaseState]:
+        """`state`, the source's read under `purpose`; where that is no row, whether the login may see every row of
+        sys.databases is asked too (`statements.login_visibility`, its own batch: a read that finds the source costs
+        nothing more), and a source hidden from it (public's VIEW ANY DATABASE revoked, say) raises `SourceHidden`,
+        naming the login and the grant: unknown, not absent. Every read of the source's state goes through here
+        (`source_state`, `source_facts`, `freeze_source`); the batches that read other facts of it read a hidden
+        source as they read what the login may not see: its files' sizes and its log's end unread, and not held by
+        another connection (validate reads its state first)."""
+        if state is not None:
+            return state
+        read = statements.parse_database_read(
+            self._run(_source(database, "master"), statements.login_visibility(), purpose + "-visibility"))
+        if read.hidden:
+            raise SourceHidden(statements.hidden_database(
+                "source", database.source_database, database.source_server, read.login, "frozen or writable"))
+        return None
 
     def source_held(self, database: DatabaseMigration, purpose: str) -> bool:
         """Whether another connection holds the SINGLE_USER source, so no batch may enter it (error 924)."""
         rows = self._run(_source(database, "master"), statements.held_by_another_connection(database.source_database), purpose)
         return statements.parse_held(rows)
 
-    def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> statements.TargetRead:
-        """The target database's state, and whether its absence is one (`TargetRead.hidden`: the login may not see it)."""
+    def target_state(self, database: DatabaseMigration, purpose: str = "target-state") -> statements.DatabaseRead:
+        """The target database's state, and whether its absence is one (`DatabaseRead.hidden`: the login may not see it)."""
         rows = self._run(_target(database, "master"), statements.target_state(database.target_database, database.target_kind), purpose)
-        return statements.parse_target_state(rows)
+        return statements.parse_database_read(rows)
 
     def source_facts(self, database: DatabaseMigration) -> statements.SourceFacts:
         """The source's state with its freeze marker, which physical database it is and where its next log
         backup starts, in one batch (`sql_statements.source_facts`): what `preflight` reads of it."""
         rows = self._run(_source(database, "master"), statements.source_facts(database.source_database), "source-facts")
-        return statements.parse_source_facts(rows)
+        facts = statements.parse_source_facts(rows)
+        self._source_unless_hidden(database, facts.state, "source-facts")
+        return facts
 
     def source_prerequisites(self, database: DatabaseMigration, full_backups: bool) -> statements.SourcePrerequisites:
         """What the prerequisite checks of a new migration read of its source, in one batch
@@ -130,8 +151,10 @@ class DatabaseSql:
     def freeze_source(self, database: DatabaseMigration, marker: Optional[str] = None,
                       earlier_markers: Sequence[str] = ()) -> statements.DatabaseState:
         """`marker`: the freeze marker to write, `earlier_markers` the texts of it versions before wrote
-        (`sql_statements.freeze`); the state comes back with the marker found before the freeze."""
-        return statements.parse_database_state(self._run(*self._freeze(database, marker, earlier_markers)))
+        (`sql_statements.freeze`); the state comes back with the marker found before the freeze. A source hidden
+        from the login, which the batch skipped, raises `SourceHidden` (`_source_unless_hidden`)."""
+        endpoint, sql, purpose = self._freeze(database, marker, earlier_markers)
+        return self._source_unless_hidden(database, statements.parse_database_state(self._run(endpoint, sql, purpose)), purpose)
 
     def freeze_submitted(self, database: DatabaseMigration) -> bool:
         """Whether the freeze was submitted under this key prefix: by its task's try (it may still be running)."""

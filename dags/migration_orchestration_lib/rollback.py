@@ -85,7 +85,7 @@ from migration_orchestration_lib.handoffs import declared_into_target, declared_
 from migration_orchestration_lib.migration_stage import Standing
 from migration_orchestration_lib.sql_access import SqlOperationFailed
 from migration_orchestration_lib.step_context import (
-    AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, StepContext,
+    AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, SourceHidden, StepContext,
     StepFailure, StepPending, StepResult, delete_scratch_record,
 )
 from migration_orchestration_lib.steps import standing, wait_for_earlier_runs_sql
@@ -202,8 +202,8 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
             if sql.freeze_submitted(ctx.database):
                 try:
                     sql.freeze_source(ctx.database)  # its run, by key; StepPending while it runs: the rollback pokes again
-                except SqlOperationFailed:
-                    pass  # it ended without freezing: the reads below see the source as it is
+                except (SqlOperationFailed, SourceHidden):
+                    pass  # it ended without freezing, or the source is hidden: the reads below see it, or say so
                 except StepPending as pending:  # at timeoutMinutes, the rollback-failed event says it: a person acts on it
                     raise StepPending(FREEZE_IN_FLIGHT % (ctx.database.source_database, task, pending)) from None
 
@@ -254,7 +254,7 @@ def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:
         actions.append(decision.reason)
     if decision.remove or (target is None and not hidden):  # a database of its name found later is not this migration's
         target_removal.note_gone(ctx, now.migration)
-    source = ctx.sql.source_state(database)
+    source = _source_state(ctx, now, actions)
     marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source):
         why = _maybe_in_use(ctx, now) if now.is_live else _live_without_a_migration(ctx, now, target, bool(hidden))
@@ -344,7 +344,7 @@ def _finishes_on_its_own(ctx: StepContext, now: Standing) -> bool:
     database = ctx.database
     if not now.is_active or (database.restores_backups and database.is_online and not now.migration.offline):
         return False
-    source = ctx.sql.source_state(database, "source-state-before-replicating")
+    source = _source_state(ctx, now, [], "source-state-before-replicating")
     _check_marker(ctx, source, [])  # a lost record comes back from this plan's marker
     return source_freeze.frozen_by_dag(ctx, database, source)
 
@@ -386,7 +386,7 @@ def _beside_foreign_migration(ctx: StepContext, foreign: str, actions: List[str]
     this_run = _what_this_run_did(ctx, actions)
     kept = "%s. Not this plan's: that migration is not canceled and target database %s on %s is kept as it is" % (
         foreign, database.target_database, database.target_server)
-    source = ctx.sql.source_state(database)
+    source = _source_state(ctx, Standing(stages.NOT_STARTED, None), actions)
     marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source):
         cutover_steps.release(ctx)
@@ -492,6 +492,26 @@ def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any, hidd
     )
 
 
+def _source_state(ctx: StepContext, now: Standing, actions: List[str], purpose: str = "source-state") -> Any:
+    """The source's state (None: absent). One hidden from the DAG's login (`SourceHidden`: master's sys.databases shows
+    it no row, and it may not see every row) cannot be unfrozen, nor told frozen or not: where the DAG may have frozen
+    it (its record of the access before the freeze is there, or DMS holds a migration of it, whose record may be lost)
+    the rollback stops for a person, the source left as it is, naming the grant; where neither, nothing of it is the
+    DAG's to undo (a preflight that refused it, say), and the rollback says so and goes on. Before, it read absent:
+    nothing undone, and a source the DAG froze stayed frozen behind a rollback that reported success."""
+    database = ctx.database
+    try:
+        return ctx.sql.source_state(database, purpose)
+    except SourceHidden as hidden:
+        if source_freeze.before_freeze(ctx, database) is None and now.migration is None:
+            actions.append("source database %s left as it is, not read: %s" % (database.source_database, hidden))
+            return None
+        cutover_steps.release(ctx)
+        raise StepFailure("; ".join(list(actions) + [
+            "source database %s left as it is (frozen, where the DAG froze it): %s. Grant it, then clear this rollback "
+            "task to undo the rest" % (database.source_database, hidden)])) from None
+
+
 def _check_marker(ctx: StepContext, source, actions: List[str]) -> source_freeze.MarkerFinding:
     """The source's freeze marker against the record (`source_freeze.check_marker`), before the record
     is read: a lost record comes back from this plan's marker; a disagreement stops for a person."""
@@ -538,7 +558,7 @@ def _back_to_replicating(
 ) -> StepResult:
     database = ctx.database
     actions.insert(0, why)  # said first, then what earlier pokes and tries did
-    source = ctx.sql.source_state(database)
+    source = _source_state(ctx, now, actions)
     marker = _check_marker(ctx, source, actions)
     if source_freeze.frozen_by_dag(ctx, database, source):  # a later migration in flight into a declared target
         _keep_frozen_where_in_use(ctx, actions, _live_without_a_migration(ctx, now, None))

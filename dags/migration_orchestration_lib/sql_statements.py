@@ -117,14 +117,30 @@ HIDDEN_SQLDB_TARGET = (
     "to 5 minutes), see docs/sql-logins.md"
 )
 # The same on SQL Server and a managed instance: SQL Server grants VIEW ANY DATABASE to public by default, and a
-# hardened server may revoke it ("Securing SQL Server"), so a target database there may read absent though it exists.
-HIDDEN_TARGET = (
+# hardened server may revoke it ("Securing SQL Server"), so a target or source database there may read absent though
+# it exists (`DatabaseRead.hidden`).
+_HIDDEN_DATABASE = (
     "a login that neither owns it nor holds VIEW ANY DATABASE (or ALTER ANY DATABASE, or CREATE DATABASE in master) "
     "does not see its row there: SQL Server grants VIEW ANY DATABASE to public by default, and this server's public "
-    "role, or the login, lacks it (revoked or denied). Grant it to the login the DAG reads the target with (the target "
-    "connection's; with sqlAccess dataFactory the factory's managed identity): GRANT VIEW ANY DATABASE TO [%s]; see "
-    "docs/sql-logins.md"
+    "role, or the login, lacks it (revoked or denied). Grant it to the login the DAG reads the %s with (%s): "
+    "GRANT VIEW ANY DATABASE TO [%s]; see docs/sql-logins.md"
 )
+_READS_WITH = {
+    "target": "the target connection's; with sqlAccess dataFactory the factory's managed identity",
+    "source": "the source connection's; with sqlAccess dataFactory the login of the source server's connection string "
+              "in Key Vault, <server>-connection-string",
+}
+
+
+def hidden_database(side: str, database: str, server: str, login: Optional[str], unknown: str) -> str:
+    """Why a `side` ("target" or "source") database master's sys.databases showed the DAG's login no row of is unknown,
+    not absent (`DatabaseRead.hidden`), and the grant that lets that login see it; `unknown`: what cannot be read."""
+    login = login or "<login>"
+    return (
+        "%s database %s on %s: master's sys.databases there shows login %s no row for it, and that login may not see "
+        "every row, so whether it exists (%s) cannot be read: %s" % (
+            side, database, server, login, unknown, _HIDDEN_DATABASE % (side, _READS_WITH[side], login))
+    )
 
 
 @dataclass(frozen=True)
@@ -167,9 +183,10 @@ def _database_state_row(database: str, more_columns: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True)
-class TargetRead:
-    """A target database's `sys.databases` row read from master (`target_state`): `state` None where master shows
-    none, which is absence only where the login may see every row (`sees_every_database`); `login`: SUSER_SNAME()."""
+class DatabaseRead:
+    """A database's `sys.databases` row read from master (`target_state`; a source's, `DatabaseSql.source_state`, asks
+    `login_visibility` only where it read none): `state` None where master shows none, which is absence only where the
+    login may see every row (`sees_every_database`); `login`: SUSER_SNAME()."""
 
     state: Optional[DatabaseState]
     sees_every_database: bool
@@ -191,6 +208,10 @@ _SEES_EVERY_DATABASE = (
 )
 
 
+def _visibility_columns(sees_every_database: str = _SEES_EVERY_DATABASE) -> str:
+    return "%s AS sees_every_database, SUSER_SNAME() AS login_name" % sees_every_database
+
+
 def target_state(database: str, target_kind: Optional[str] = None) -> str:
     """`database_state` of a target database (run from master), always one row: where master shows none, its columns
     NULL, so that whether the login may see every row (`sees_every_database`) and which login it is (`login_name`)
@@ -201,19 +222,27 @@ def target_state(database: str, target_kind: Optional[str] = None) -> str:
     where = "FROM sys.databases WHERE name = %s" % quote_literal(database)
     columns = [("name", "database_name"), ("state_desc", "state_desc"), ("recovery_model_desc", "recovery_model_desc"),
                ("CONVERT(int, is_read_only)", "is_read_only"), ("user_access_desc", "user_access_desc")]
-    return "SELECT %s, %s AS sees_every_database, SUSER_SNAME() AS login_name;" % (
+    return "SELECT %s, %s;" % (
         ", ".join("(SELECT %s %s) AS %s" % (value, where, name) for value, name in columns),
-        "CONVERT(int, NULL)" if target_kind == "SqlDb" else _SEES_EVERY_DATABASE)
+        _visibility_columns("CONVERT(int, NULL)" if target_kind == "SqlDb" else _SEES_EVERY_DATABASE))
+
+
+def login_visibility() -> str:
+    """One row: whether the session's login may see every row of sys.databases, and which login it is (`target_state`'s
+    last columns; `parse_database_read` reads it with no state). Asked of a source server (always SQL Server) only where
+    the source's database read no row (`DatabaseSql.source_state`), so a read that finds it costs nothing more; no
+    temporary table: a Lookup reads its one result set."""
+    return "SELECT %s;" % _visibility_columns()
 
 
 _STATE_COLUMNS = ("database_name", "state_desc", "recovery_model_desc", "is_read_only", "user_access_desc")
 
 
-def parse_target_state(rows: Sequence[Mapping[str, Any]]) -> TargetRead:
+def parse_database_read(rows: Sequence[Mapping[str, Any]]) -> DatabaseRead:
     found = [row for row in rows if all(row.get(column) is not None for column in _STATE_COLUMNS)]  # dropped meanwhile: none
     sees = bool(rows) and rows[0].get("sees_every_database") is not None and _as_bool(rows[0]["sees_every_database"])
     login = rows[0].get("login_name") if rows else None
-    return TargetRead(parse_database_state(found), sees, None if login is None else str(login))
+    return DatabaseRead(parse_database_state(found), sees, None if login is None else str(login))
 
 
 def parse_database_state(rows: Sequence[Mapping[str, Any]]) -> Optional[DatabaseState]:

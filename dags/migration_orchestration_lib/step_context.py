@@ -164,6 +164,12 @@ class ForeignMigration(StepFailure):
         self.description = description
 
 
+class SourceHidden(StepFailure):
+    """Master's sys.databases on the source server shows the DAG's login no row of the source database, and that login
+    may not see every row (`DatabaseSql.source_state`): whether it exists, and frozen or not, cannot be read. A step
+    acting on the source fails on it; the rollback leaves the source as it is (`rollback._source_state`)."""
+
+
 class StepPending(Exception):
     """The step waits for something outside Airflow (DMS, a SQL operation, capacity): poke again later."""
 

@@ -38,7 +38,7 @@ from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint
 from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
 from migration_orchestration_lib.database_sql import final_backup_key, is_frozen, is_operation_key_of, operation_key_prefix
-from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, LOGGED_AFTER_VALIDATE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, LOGGED_AFTER_VALIDATE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, SourceHidden, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
@@ -122,7 +122,10 @@ def preflight(ctx: StepContext) -> StepResult:
     _refuse_while_dms_still_works_on_it(ctx, now)
     _refuse_a_declared_target_dms_no_longer_shows(ctx, now)
     wait_for_earlier_runs_sql(ctx, now)  # before the first read of the source or target is submitted
-    found = ctx.sql.source_facts(database)
+    try:
+        found = ctx.sql.source_facts(database)
+    except SourceHidden as hidden:  # not "not found": it may exist, frozen by an earlier run or written to
+        raise StepFailure("%s. Nothing is started: grant it, then run again" % hidden) from None
     source = found.state
     if source is None:
         raise StepFailure("source database %s not found on %s" % (database.source_database, database.source_server))
@@ -547,7 +550,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     )
 
 
-def _target_unless_hidden(ctx: StepContext, read: statements.TargetRead) -> Optional[statements.DatabaseState]:
+def _target_unless_hidden(ctx: StepContext, read: statements.DatabaseRead) -> Optional[statements.DatabaseState]:
     """The target's state (None: absent); a restore's target hidden from the login is refused: a database that may
     exist is not absent (DMS refuses to restore over it, and one gone live may be in use)."""
     hidden = target_removal.hidden(ctx.database, read)
@@ -847,7 +850,8 @@ def _check_nothing_logged_after(ctx: StepContext, file_names: List[Optional[str]
             % (database.source_database, " or ".join(names), found.final_last_lsn, written, then))
     if found.log_end_lsn is None:
         return ("; only later log backups looked for: the source's log end is unread (sys.dm_db_log_stats: SQL Server "
-                "2016 SP2 or later, and VIEW SERVER STATE)")
+                "2016 SP2 or later, and VIEW SERVER STATE; and the source's row in master's sys.databases, which a login "
+                "that neither owns it nor holds VIEW ANY DATABASE does not see: docs/sql-logins.md)")
     return ""
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from migration_orchestration_lib.migration_status import MigrationStatus
-from migration_orchestration_lib.sql_statements import HIDDEN_SQLDB_TARGET, HIDDEN_TARGET, TargetRead
+from migration_orchestration_lib.sql_statements import HIDDEN_SQLDB_TARGET, DatabaseRead, hidden_database
 from migration_orchestration_lib.plan import DatabaseMigration
 from migration_orchestration_lib.step_context import StepFailure
 
@@ -68,17 +68,12 @@ class RemovalDecision:
     left_for_a_person: bool = False
 
 
-def hidden(database: DatabaseMigration, read: TargetRead) -> str:
-    """Why a restore's target database read absent is unknown instead (`TargetRead.hidden`), and the grant that
+def hidden(database: DatabaseMigration, read: DatabaseRead) -> str:
+    """Why a restore's target database read absent is unknown instead (`DatabaseRead.hidden`), and the grant that
     lets the DAG's login see it; empty where the read is what it says (a SqlDb target's absence says it already)."""
     if not database.restores_backups or not read.hidden:
         return ""
-    login = read.login or "<login>"
-    return (
-        "target database %s on %s: master's sys.databases there shows login %s no row for it, and that login may not see "
-        "every row, so whether it exists (ONLINE, in use) cannot be read: %s" % (
-            database.target_database, database.target_server, login, HIDDEN_TARGET % login)
-    )
+    return hidden_database("target", database.target_database, database.target_server, read.login, "ONLINE, in use")
 
 
 def decide(database: DatabaseMigration, migration: Optional[MigrationStatus], target_state: Optional[Any],

@@ -10,7 +10,8 @@ What it knows:
   model; on Azure SQL Database master and, in a user database, only that one, in master every one, but to a login
   listed in the world without VIEW ANY DATABASE, ALTER or CREATE ANY DATABASE, CONTROL SERVER or CREATE DATABASE in
   master only master: the server roles give those there, SQL Server's public role VIEW ANY DATABASE, unless the
-  world revoked it (`publicLacksViewAnyDatabase`: such a login then sees master, tempdb and its current database);
+  world revoked it (`publicLacksViewAnyDatabase`: such a login then sees master, tempdb and its current database),
+  and besides those the databases it owns (a database's `owner`);
   `group_database_id` where the database is in an `availabilityGroup`, a column SQL Server 2012 on: naming it
   earlier is error 207, compiling the batch), `sys.database_mirroring` (`mirroring_role_desc`, `mirroring_guid`: a
   database's `mirroringRole`; other databases than master and tempdb only to a login with VIEW ANY DATABASE or ALTER
@@ -130,7 +131,7 @@ import os
 import re
 import uuid
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from migration_rehearsal.tsql import NotUnderstood, Select, parse_batch, parse_until_cursor, tokenize
 from migration_rehearsal.world import (
@@ -759,7 +760,8 @@ class _Session:
         (`_sees_every_database`: its public role's VIEW ANY DATABASE revoked) only master, tempdb and the current one."""
         if self._sees_every_database():
             return self._databases()
-        return [row for row in self._databases() if sql_name_key(row["name"]) in ("master", "tempdb", sql_name_key(database))]
+        shown = {"master", "tempdb", sql_name_key(database)} | self._owned_databases()
+        return [row for row in self._databases() if sql_name_key(row["name"]) in shown]
 
     def _logical_server_databases(self, database: str) -> List[Dict[str, Any]]:
         """sys.databases on Azure SQL Database: in master, master and every database of the logical server; in a user
@@ -769,9 +771,17 @@ class _Session:
         current one only to a login that may see every row (`_sees_every_database`)."""
         current = sql_name_key(database)
         sees_all = self._sees_every_database()
+        owned = self._owned_databases() if current == "master" else set()
         return [row for row in self._databases()
-                if sql_name_key(row["name"]) in ("master", current) or (
+                if sql_name_key(row["name"]) in ({"master", current} | owned) or (
                     not _is_system_database(row["name"]) and current == "master" and sees_all)]
+
+    def _owned_databases(self) -> Set[str]:
+        """The databases (keys) whose `owner` in the world is the session's login: "If the caller of sys.databases isn't
+        the owner of the database..." (Microsoft, sys.databases, Permissions), so their rows show it whatever it holds."""
+        login = sql_name_key(self.login or "")
+        return {sql_name_key(d["name"]) for d in self.world.databases(self.server, tables=False)
+                if d.get("owner") is not None and sql_name_key(d["owner"]) == login}
 
     def _sees_every_database(self) -> bool:
         """Microsoft, sys.databases, Permissions: "If the caller of sys.databases isn't the owner of the database and
@@ -782,8 +792,9 @@ class _Session:
         ##MS_DatabaseManager##: CREATE and ALTER ANY DATABASE; "Azure SQL Database server roles"), so a login listed
         here with none of them, a user of master or db_owner of the target, sees only master and its connection's
         database. SQL Server grants VIEW ANY DATABASE to public by default: there every login sees every row, unless
-        the world revoked it from public (`publicLacksViewAnyDatabase`). Database owners are not modelled (a login not
-        listed, the server's admin, sees every row)."""
+        the world revoked it from public (`publicLacksViewAnyDatabase`). A login sees the rows of the databases it owns
+        besides (`_owned_databases`: a database's `owner`; absent, the server's admin, a login not listed, which sees
+        every row)."""
         held = self.world.login(self.server, self.login)
         if held is None or self.world.public_views_any_database(self.server):
             return True

@@ -100,6 +100,9 @@ Schema of `world.json` (schemaVersion 1):
                  (sys.databases.group_database_id, SQL Server 2012 on); mirroringRole: PRINCIPAL | MIRROR
                  (absent: not mirrored; sys.database_mirroring). Either way ALTER DATABASE ... SET READ_ONLY,
                  SINGLE_USER or RESTRICTED_USER is refused (1468)
+        owner: str               (absent: the server's admin) the login that owns it (ALTER AUTHORIZATION ON
+                 DATABASE::<name> TO <login>): that login sees its row in sys.databases whatever it holds (Microsoft,
+                 sys.databases, Permissions); only that is modelled of ownership
         guid: str                its database_guid (sys.database_recovery_status), upper-case: new for
                  every database created (RESTORE makes a new one for a database that does not exist
                  yet), kept while it exists (absent in older worlds: `database_guid` derives one from
@@ -171,6 +174,7 @@ FAULT_KINDS = HTTP_FAULT_KINDS + (LRO_FAULT_KIND, MIGRATION_FAULT_KIND, STILL_CA
 DATABASE_FIELDS = (
     "state", "readOnly", "userAccess", "recoveryModel", "tables", "restoredFrom", "createdBy", "encryptorThumbprint", "sizeMb",
     "logSizeMb", "extendedProperties", "singleUserHolder", "collation", "sequences", "availabilityGroup", "mirroringRole",
+    "owner",
 )
 MIRRORING_ROLES = ("PRINCIPAL", "MIRROR")  # sys.database_mirroring.mirroring_role_desc (None: not mirrored)
 KEY_KINDS = ("certificate", "asymmetricKey", "uploaded")
@@ -402,7 +406,7 @@ class World:
         """Change stored fields (camelCase names, as in the schema): state, readOnly, userAccess,
         recoveryModel, tables, restoredFrom, createdBy, encryptorThumbprint, sizeMb, extendedProperties,
         singleUserHolder, collation, sequences, availabilityGroup (the name of the Always On availability group it
-        belongs to), mirroringRole (`MIRRORING_ROLES`: its database mirroring session's). Changing `tables`, or a writable database's
+        belongs to), mirroringRole (`MIRRORING_ROLES`: its database mirroring session's), owner (the login owning it). Changing `tables`, or a writable database's
         `extendedProperties`, is a write (lsn + 1), and so is an option change its log records (`logged_option_changes`)."""
         unknown = sorted(set(changes) - set(DATABASE_FIELDS))
         if unknown:

@@ -511,6 +511,30 @@ def test_preflight_refuses_a_restore_whose_target_login_may_not_see_every_databa
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.parametrize("access", ACCESSES)
+def test_preflight_says_a_source_its_login_may_not_see_is_hidden_not_missing(rehearsal_world, access):
+    """A hardened source server revoked VIEW ANY DATABASE from public: the DAG's source login (a SqlDb copy's holds only
+    rights in the database, as Microsoft asks) sees no row of the source in master's sys.databases though it exists.
+    Was: "source database Sales not found on sql01", sending a person after a database that is there. Refused, nothing
+    started, naming the login and the grant; owning the source, or with VIEW ANY DATABASE, it passes."""
+    plan, dag, world = setup(rehearsal_world, access, database_entry("db", "Sales", target="db-prod"))
+    world.world.revoke_view_any_database_from_public("sql01")
+    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["SELECT", "VIEW DEFINITION"]})  # sees every sequence
+    driver = RunDriver(dag)
+    message = refused(driver, world, driver.run_database("db"))
+    assert "source database Sales on sql01: master's sys.databases there shows login %s no row" % REHEARSAL_LOGIN in message
+    assert "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in message and "Nothing is started" in message
+    assert "not found" not in message  # and its rollback, with nothing of the source to undo, passes (`refused`)
+
+    world.world.update_database("sql01", "Sales", owner=REHEARSAL_LOGIN)  # its owner sees its row without the grant
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+    world.world.update_database("sql01", "Sales", owner=None)
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW ANY DATABASE"], {"Sales": ["SELECT", "VIEW DEFINITION"]})
+    driver = RunDriver(dag)
+    assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
+
+
 @pytest.mark.parametrize("entry, masked_on, access", [
     (database_entry("db", "Sales", mode="offline", checksums=True), "source", "dataFactory"),
     (database_entry("db", "Sales", mode="offline", checksums=True), "restored", "direct"),

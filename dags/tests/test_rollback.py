@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import database_entry, plan_with_databases
+from conftest import database_entry, load_plan_document, plan_with_databases
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.dms_gateway import DmsGateway, ManagedDatabase
 from migration_orchestration_lib.plan import parse_plan
@@ -406,3 +406,41 @@ def test_a_later_migration_in_flight_into_a_target_declared_migrated_is_never_ad
     assert states["db.preflight"] == "failed" and "was declared migrated" in later.errors["db.preflight"], later.errors
     assert states["db.rollback"] == "failed" and not world.source_writable(), later.errors
     assert world.target() is not None and not world.online_target_deleted
+
+
+@pytest.mark.parametrize("access", ["direct", "dataFactory"])
+def test_a_source_hidden_from_the_login_after_the_freeze_is_kept_frozen_and_named_not_reported_rolled_back(rehearsal_world, access):
+    """The source server is hardened mid-run, after freeze_source: VIEW ANY DATABASE revoked from public and the DAG's
+    source login left with rights in the source database alone, so master's sys.databases shows it no row of the
+    frozen source (Microsoft, sys.databases, Permissions). Before, final_backup called it missing, and the rollback read
+    it absent: nothing to unfreeze, "success", the source left READ_ONLY behind a rollback that said it undid the run,
+    its freeze record kept for no one. The final backup and the rollback now name the login and the grant; the
+    rollback leaves the source frozen and fails for a person. Granted, the rollback cleared undoes the freeze."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    document = plan_with_databases([database_entry("db", "Sales", mode="offline")])
+    if access == "dataFactory":  # the source's batches as Lookups through the self-hosted runtime
+        document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    plan = parse_plan(document)
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+
+    def harden_after_the_freeze(task_id):
+        world.observe(task_id)
+        if task_id == "db.freeze_source" and world.source()["readOnly"]:  # after each poke: through Data Factory, once it landed
+            world.world.revoke_view_any_database_from_public("sql01")
+            world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["CONTROL"]})
+
+    driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), harden_after_the_freeze)
+    states = driver.run_database("db")
+
+    grant = "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN
+    assert states["db.freeze_source"] == "success" and states["db.final_backup"] == "failed", driver.errors
+    assert states["db.rollback"] == "failed", "a rollback that could not see the source reported success"
+    assert "source database Sales on sql01: master's sys.databases there shows login" in driver.errors["db.final_backup"]
+    message = driver.errors["db.rollback"]
+    assert "source database Sales left as it is (frozen, where the DAG froze it)" in message and grant in message, message
+    assert not world.source_writable() and world.source()["readOnly"]
+
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW ANY DATABASE"], {"Sales": ["CONTROL"]})
+    assert driver.clear_task("db", "rollback") == "success", driver.errors
+    assert world.source_writable(), "granted, the rollback undoes the DAG's freeze"

@@ -73,13 +73,13 @@ def test_database_state_of_an_existing_and_a_missing_database(implementation):
 def test_target_state_tells_a_missing_database_from_one_hidden_from_the_login(implementation):
     """A target's state from master always comes back as one row, so that a database master shows no row of reads
     absent only where the login may see every row (VIEW ANY DATABASE, public's on SQL Server by default); revoked
-    from public and not held otherwise, the same database existing reads hidden (`TargetRead.hidden`), naming the
+    from public and not held otherwise, the same database existing reads hidden (`DatabaseRead.hidden`), naming the
     login. Was: no row either way, and the DAG took a database its login cannot see for absent."""
     access, world = implementation.access(), implementation.world
     world.put_database("vm-prod", "Sales")
 
     def read(database, key):
-        return sql_statements.parse_target_state(
+        return sql_statements.parse_database_read(
             finish(access, query(key, target("vm-prod"), sql_statements.target_state(database))).rows)
 
     found = read("Sales", "target-sales")
@@ -92,6 +92,28 @@ def test_target_state_tells_a_missing_database_from_one_hidden_from_the_login(im
     world.set_login("vm-prod", "migrator", ["CONNECT SQL"], {"master": ["CREATE DATABASE"]})
     assert read("Sales", "target-sales-creator").state.name == "Sales"
     assert (read("Payroll", "target-payroll-creator").hidden) is False
+
+
+def test_a_source_hidden_from_the_login_reads_no_row_and_the_login_says_it_may_not_see_every_database(implementation):
+    """A source server whose public lost VIEW ANY DATABASE: the source's state batch (run from master) reads no row of
+    an existing database to a login holding rights in it alone, and `login_visibility`, asked only then
+    (`DatabaseSql.source_state`), says the login may not see every row and who it is, so the DAG calls the source
+    hidden, not absent. With VIEW ANY DATABASE, a missing database reads absent."""
+    access, world = implementation.access(), implementation.world
+
+    def visibility(key):
+        return sql_statements.parse_database_read(finish(access, query(key, source(), sql_statements.login_visibility())).rows)
+
+    assert visibility("visibility-default").sees_every_database
+    world.revoke_view_any_database_from_public("sql01")
+    world.set_login("sql01", "migrator", [], {"Sales": ["CONTROL"]})
+    hidden_state = finish(access, query("source-hidden", source(), sql_statements.source_state("Sales"))).rows
+    assert sql_statements.parse_database_state(hidden_state) is None
+    hidden = visibility("visibility-hidden")
+    assert (hidden.state, hidden.hidden, hidden.login) == (None, True, "migrator")
+    world.set_login("sql01", "migrator", ["VIEW ANY DATABASE"], {"Sales": ["CONTROL"]})
+    assert state_of(access, "Sales", "state-sales-granted").name == "Sales"
+    assert not visibility("visibility-granted").hidden
 
 
 @pytest.mark.parametrize("mode, frozen", [("readOnly", {"readOnly": True}), ("singleUser", {"readOnly": True, "userAccess": "SINGLE_USER"})])

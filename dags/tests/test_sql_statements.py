@@ -96,12 +96,23 @@ def test_a_target_state_asks_whether_the_login_sees_every_row_except_on_azure_sq
     assert "HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW ANY DATABASE')" in restore and "HAS_PERMS_BY_NAME(NULL" not in copy
     none = {"database_name": None, "state_desc": None, "recovery_model_desc": None, "is_read_only": None,
             "user_access_desc": None, "login_name": "migrator"}
-    assert s.parse_target_state([dict(none, sees_every_database=1)]) == s.TargetRead(None, True, "migrator")
-    assert s.parse_target_state([dict(none, sees_every_database=0)]).hidden
-    assert s.parse_target_state([dict(none, sees_every_database=None)]).hidden
+    assert s.parse_database_read([dict(none, sees_every_database=1)]) == s.DatabaseRead(None, True, "migrator")
+    assert s.parse_database_read([dict(none, sees_every_database=0)]).hidden
+    assert s.parse_database_read([dict(none, sees_every_database=None)]).hidden
     found = dict(none, database_name="O'Brien", state_desc="ONLINE", recovery_model_desc="FULL", is_read_only=0,
                  user_access_desc="MULTI_USER", sees_every_database=0)  # its owner, say: a row seen is a row
-    assert s.parse_target_state([found]).state.state == "ONLINE" and not s.parse_target_state([found]).hidden
+    assert s.parse_database_read([found]).state.state == "ONLINE" and not s.parse_database_read([found]).hidden
+
+
+def test_a_sources_visibility_is_the_target_states_question_alone():
+    """Asked of a source server where the source read no row (`DatabaseSql.source_state`): one row of the same two
+    columns `target_state` ends with (one permission check, not a copy), which `parse_database_read` reads as no
+    state, hidden unless the login may see every row."""
+    visibility, restore = s.login_visibility(), s.target_state("Sales", "SqlMi")
+    assert visibility.count("SELECT ") == 1 and visibility.count(";") == 1 and "sys.databases" not in visibility
+    assert restore.endswith(visibility[len("SELECT "):])
+    assert s.parse_database_read([{"sees_every_database": 0, "login_name": "migrator"}]) == s.DatabaseRead(None, False, "migrator")
+    assert not s.parse_database_read([{"sees_every_database": 1, "login_name": "migrator"}]).hidden
 
 
 def test_the_freeze_marker_is_read_guarded_in_one_result_set_and_never_fails_the_state_read():

@@ -942,6 +942,28 @@ def test_a_sql_server_whose_public_lacks_view_any_database_shows_a_login_without
         assert "Sales" in names(), server_permissions or master
 
 
+def test_a_login_sees_the_rows_of_the_databases_it_owns_whatever_public_lacks(world):
+    """Microsoft, sys.databases, Permissions: "If the caller of sys.databases isn't the owner of the database..." the
+    permissions above are needed: its owner sees its row without them, and no other database's. Was: owners were not
+    modelled, so a source login owning the source database on a hardened server read it hidden here."""
+    def names(server="sql01"):
+        cursor = cursor_on(world, server=server)
+        cursor.execute("SELECT name FROM sys.databases ORDER BY name;")
+        return [row["name"] for row in rows_as_dicts(cursor)]
+
+    world.put_database("sql01", "Payroll")
+    world.revoke_view_any_database_from_public("sql01")
+    world.set_login("sql01", "u", [], {"Sales": ["CONTROL"], "master": []})
+    assert names() == ["master", "tempdb"]
+    world.update_database("sql01", "Sales", owner="U")  # compared as logins are: letter case aside
+    assert names() == ["master", "Sales", "tempdb"]
+    world.put_database("db-prod", "Sales", tables=TABLES)
+    world.put_database("db-prod", "Payroll")
+    world.update_database("db-prod", "Payroll", owner="u")
+    world.set_login("db-prod", "u", [], {"master": []})
+    assert names("db-prod") == ["master", "Payroll"]
+
+
 def test_database_names_compare_in_the_servers_collation_case_sensitively_where_it_is(world):
     """A server installed with a case-sensitive collation compares database names case-sensitively (they are
     compared in master's collation): there `[sales]` is not Sales, so ALTER DATABASE refuses it (5011), BACKUP and a

@@ -317,24 +317,31 @@ def test_clearing_the_rollback_that_kept_a_validated_migrations_source_frozen_fa
     assert records.get(handoff_key(operation["migrationOperationId"])) and not world.source_writable()
 
 
+def results_of(monkeypatch, step):
+    """The messages `step` (a key of `steps.STEPS`) returns in this test, each as it returns it."""
+    from migration_orchestration_lib import steps
+
+    said = []
+    run_step = steps.STEPS[step]
+
+    def saying(ctx):
+        result = run_step(ctx)
+        said.append(str(result.message))
+        return result
+
+    monkeypatch.setitem(steps.STEPS, step, saying)
+    return said
+
+
 @pytest.mark.parametrize("mode, target, airflow_of", [("online", "mi-prod", None), ("offline", "mi-prod", "fabric_host.json")],
                          ids=["online", "offline-SqlMi-dataFactory"])
 def test_done_declares_with_a_note_where_the_sources_log_end_is_refused(rehearsal_world, mode, target, airflow_of, monkeypatch):
     """VIEW SERVER STATE taken from the DAG's source login after validate passed: done cannot read the log's end
     (sys.dm_db_log_stats refused, caught), finds no later log backup, and declares the migration, saying what it did
     not read, as validate does."""
-    from migration_orchestration_lib import steps
     from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
 
-    said = []
-    declare = steps.STEPS["done"]
-
-    def done_said(ctx):
-        result = declare(ctx)
-        said.append(str(result.message))
-        return result
-
-    monkeypatch.setitem(steps.STEPS, "done", done_said)
+    said = results_of(monkeypatch, "done")
     dag, world = setup(rehearsal_world, mode, target, airflow_of)
 
     class Refused(RunDriver):
@@ -347,3 +354,28 @@ def test_done_declares_with_a_note_where_the_sources_log_end_is_refused(rehearsa
     run.run_database("db")
     assert run.outcome("db") == "migrated", run.errors
     assert len(said) == 1 and "the source's log end is unread" in said[0], said
+
+
+def test_a_cutover_names_the_sources_hidden_row_among_the_causes_of_its_unread_log_end(rehearsal_world, monkeypatch):
+    """The source server hardened after the final backup (VIEW ANY DATABASE revoked from public, the DAG's source
+    login left with rights in the database and msdb alone): the cutover's read of the source's log end joins
+    sys.dm_db_log_stats to the source's row in sys.databases, which the login no longer sees, so it reads unread and
+    only later log backups are looked for. Was: the note named VIEW SERVER STATE alone, which the login still holds,
+    sending a person after the wrong grant. validate then refuses the hidden source, naming the grant."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    said = results_of(monkeypatch, "cutover")
+    dag, world = setup(rehearsal_world, "online", "mi-prod")
+
+    class Hardened(RunDriver):
+        def _run_task(self, task, first_try=1):
+            if task.task_id == "db.cutover":
+                world.world.revoke_view_any_database_from_public("sql01")
+                world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW SERVER STATE"], {"Sales": ["CONTROL"], "msdb": ["SELECT"]})
+            return super()._run_task(task, first_try)
+
+    run = Hardened(dag, world.observe)
+    states = run.run_database("db")
+    assert len(said) == 1 and "the source's log end is unread" in said[0] and "VIEW ANY DATABASE" in said[0], said
+    assert states["db.validate"] == "failed" and "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in run.errors["db.validate"]
+    assert run.outcome("db") != "migrated"

@@ -238,3 +238,30 @@ def test_an_offline_migration_the_dag_did_not_start_is_not_adopted_by_an_online_
     if driver.outcome("db") == "migrated":
         assert world.target()["tables"][table]["rows"][0][1] == "written while the offline copy ran", (
             "declared migrated: DMS finished without the final backup taken after the freeze")
+
+
+def test_a_source_made_writable_after_validate_and_hidden_from_the_login_is_never_declared(rehearsal_world):
+    """After validate passed a person makes the source writable (writes reach it, not the target) and the source server
+    is hardened: VIEW ANY DATABASE revoked from public, the DAG's source login left with rights in the database alone,
+    so master's sys.databases shows it no row of the source. Before, done read the source absent, took that for
+    nothing to check and declared the migration migrated: applications moved to a target without the source's new
+    writes. done now refuses, naming the login and the grant; the rollback leaves the source as it is."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    plan, dag, world = setup(rehearsal_world, mode="offline")
+
+    def writable_and_hidden_after_validate(task_id):
+        world.observe(task_id)
+        if task_id == "db.validate":
+            world.world.update_database("sql01", "Sales", readOnly=False, userAccess="MULTI_USER")
+            world.world.revoke_view_any_database_from_public("sql01")
+            world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["CONTROL"]})
+
+    driver = RunDriver(dag, writable_and_hidden_after_validate)
+    states = driver.run_database("db")
+
+    assert states["db.validate"] == "success" and states["db.done"] == "failed", driver.errors
+    assert driver.outcome("db") != "migrated"
+    assert "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in driver.errors["db.done"], driver.errors
+    assert states["db.rollback"] == "failed" and "left as it is" in driver.errors["db.rollback"], driver.errors
+    assert world.source_writable(), "the person's choice stands"
