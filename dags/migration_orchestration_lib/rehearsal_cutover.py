@@ -10,8 +10,10 @@ poke once every `ANSWER_POKE` meanwhile, not at once), then
 the clock moves one second on, as real time would: the window is missed. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
 jump. A cutover takes its database's `cutover.expectedMinutes` of simulated time: the clock stands still while cutovers
 run, and once none runs moves on to their ends (`_settle`), so a dependent's gate decides then, while a gate due at the
-time a cutover began may still begin alongside it (places permitting). Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
-"still waiting for the next window"). A kept world keeps its clock: a new run continues it.
+time a cutover began may still begin alongside it (places permitting). A `start_migration` waiting for capacity only time
+frees counts as waiting (`wait` with no time of its own) until admitted (`goes_on`). Past `MIGRATION_SIMULATE_UNTIL`
+(default start + 8 days) a waiting gate ends (skipped, "still waiting for the next window"), and so does such a wait for
+capacity (`operators.MigrationTask._wait_for_capacity`). A kept world keeps its clock: a new run continues it.
 
 Approval records are a JSON file standing in for the Airflow Variables; the simulated approver
 (`MIGRATION_SIMULATE_APPROVAL=<db>:approve|reject`) writes one when its database awaits approval.
@@ -23,7 +25,7 @@ import fcntl
 import json
 import os
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+from typing import Any, Dict, FrozenSet, Iterator, Mapping, Optional, Sequence
 
 from migration_orchestration_lib import settings
 from migration_orchestration_lib.airflow_compat import utc_now
@@ -140,6 +142,17 @@ class SimulatedClock:
                 state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
             state["stalled"] = 0
             return timedelta(0)
+
+    def waiting(self) -> FrozenSet[str]:
+        """The databases waiting (`wait`): at their gates, or for capacity only time frees."""
+        with self._state() as state:
+            return frozenset(state["waiting"])
+
+    def goes_on(self, database: str) -> None:
+        """A database that waited for capacity (`wait`, no time of its own) was admitted: it is on its way to its gate
+        again, and the clock does not jump past it."""
+        with self._state() as state:
+            state["waiting"].pop(database, None)
 
     def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         with self._state() as state:

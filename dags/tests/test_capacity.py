@@ -12,7 +12,7 @@ from migration_orchestration_lib.capacity import admission_refusal
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
-from task_driver import RunDriver, WorkerCrashed, _TaskInstance
+from task_driver import RunDriver, WorkerCrashed, _DagRun, _TaskInstance
 from world_view import WorldView
 
 pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
@@ -94,7 +94,7 @@ def test_a_migration_dms_still_works_on_holds_its_place(rehearsal_world, still_w
     assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
     start = dag.get_task("b.start_migration")
     with pytest.raises(AirflowRescheduleException):
-        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "run_id": run.run_id,
+        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "dag_run": _DagRun(run), "run_id": run.run_id,
                        "task_reschedule_count": 0})
     assert b.operations() == [], "b was admitted beside a migration DMS still works on"
 
@@ -131,7 +131,7 @@ def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
     lists = len(server.received("listMigrations"))
 
     with pytest.raises(AirflowRescheduleException) as waiting:
-        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "run_id": run.run_id,
+        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "dag_run": _DagRun(run), "run_id": run.run_id,
                        "task_reschedule_count": 0})
 
     assert len(server.received("listMigrations")) == lists + 1
