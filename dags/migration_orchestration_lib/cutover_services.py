@@ -42,6 +42,11 @@ class SystemClock:
     def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         """The database's cutover begins (the simulated clock stops jumping while one runs)."""
 
+    def placed(self, database: str, admitted: bool = False) -> bool:
+        """The database's cutover found a place free (`cutover.maxConcurrent`; `admitted`: took it); whether the time
+        moved on to it (a rehearsal's clock: its cutover begins at its place, not at its gate). Real time: it did not."""
+        return False
+
     def release(self, database: str) -> None:
         """The database's cutover ended (migrated, back to replicating or rolled back)."""
 
