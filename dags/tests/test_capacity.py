@@ -136,3 +136,43 @@ def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
 
     assert len(server.received("listMigrations")) == lists + 1
     assert WorldView(rehearsal_world, plan.database("b"), plan).operations() == [], waiting.value
+
+
+@pytest.mark.parametrize("holder_ended", [False, True], ids=["holderStillRuns", "holderEnded"])
+def test_at_a_rehearsals_horizon_a_wait_for_capacity_ends_only_where_no_holder_can_still_free_a_place(rehearsal_world, holder_ended):
+    """The rehearsal's clock at its horizon; `b` waits for the service's one place, which `a`'s migration holds. While
+    `a`'s tasks may still run in this run (an ungated copy DMS finishes by itself), `b` waits on, as in Azure; once `a`'s
+    done and rollback have ended (replicating, say, its gate skipped at the horizon), only time could free the place:
+    `b` ends, skipped, not started (was: it poked on until its real timeoutMinutes, a rehearsal of hours)."""
+    import os
+
+    from migration_orchestration_lib.airflow_compat import AirflowSkipException
+    from migration_orchestration_lib.rehearsal_cutover import SimulatedClock
+
+    document = plan_with_databases([database_entry("a", "Sales"), database_entry("b", "Crm")])
+    document["concurrency"].update(maxMigrationsPerService=1)
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    with pytest.raises(WorkerCrashed):
+        RunDriver(dag).run_database("a", crash_after="start_migration")
+    run = RunDriver(dag)
+    assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
+    if holder_ended:
+        run.states.update({"a.done": "skipped", "a.rollback": "skipped"})
+    clock = SimulatedClock(str(rehearsal_world), {}, os.environ)
+    clock.wait("elsewhere", None)  # nothing else waits for a time: the clock jumps to its horizon
+    assert clock.now() == clock.horizon()
+    start = dag.get_task("b.start_migration")
+    context = {"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries, run), "dag_run": _DagRun(run), "run_id": run.run_id,
+               "task_reschedule_count": 0}
+
+    with pytest.raises(AirflowSkipException if holder_ended else AirflowRescheduleException) as waited:
+        start.execute(context)
+
+    said = str(waited.value)
+    if holder_ended:
+        assert said.startswith("waiting for capacity on the migration service when the rehearsal ended at its horizon "), said
+        assert said.endswith("held by a (replicating in DMS, no cutover of theirs before the horizon); Crm was not started"), said
+        assert run.xcom[("b.start_migration", "outcome")] == "waiting_for_capacity"
+    else:
+        assert ("b.start_migration", "outcome") not in run.xcom
