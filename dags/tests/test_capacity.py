@@ -112,12 +112,9 @@ def test_the_remedy_for_a_migration_into_an_unnamed_target_never_unfreezes_besid
     assert "only once" not in unnamed_target_migration_remedy(database, "migration_source_access__db_0", None)
 
 
-def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
-    """`b` waits for the service's one place, which `a` holds: each poke of its start_migration reads DMS (404: no
-    migration into its target, proven by listMigrations), then admits on the service's migrations. Was: two
-    listMigrations calls a poke, the second a few milliseconds after the first, nothing begun between them."""
-    from migration_orchestration_lib import rehearsal
-
+def b_behind_a():
+    """`a` took the service's one place (its worker died right after start_migration); in a new run `b`'s preflight
+    passed: its start_migration is next. The plan, its DAG and that run."""
     document = plan_with_databases([database_entry("a", "Sales"), database_entry("b", "Crm")])
     document["concurrency"].update(maxMigrationsPerService=1)
     plan = parse_plan(document)
@@ -126,6 +123,16 @@ def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
         RunDriver(dag).run_database("a", crash_after="start_migration")
     run = RunDriver(dag)
     assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
+    return plan, dag, run
+
+
+def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
+    """`b` waits for the service's one place, which `a` holds: each poke of its start_migration reads DMS (404: no
+    migration into its target, proven by listMigrations), then admits on the service's migrations. Was: two
+    listMigrations calls a poke, the second a few milliseconds after the first, nothing begun between them."""
+    from migration_orchestration_lib import rehearsal
+
+    plan, dag, run = b_behind_a()
     server = rehearsal._servers["dms:%s" % rehearsal_world]
     start = dag.get_task("b.start_migration")
     lists = len(server.received("listMigrations"))
@@ -149,14 +156,7 @@ def test_at_a_rehearsals_horizon_a_wait_for_capacity_ends_only_where_no_holder_c
     from migration_orchestration_lib.airflow_compat import AirflowSkipException
     from migration_orchestration_lib.rehearsal_cutover import SimulatedClock
 
-    document = plan_with_databases([database_entry("a", "Sales"), database_entry("b", "Crm")])
-    document["concurrency"].update(maxMigrationsPerService=1)
-    plan = parse_plan(document)
-    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
-    with pytest.raises(WorkerCrashed):
-        RunDriver(dag).run_database("a", crash_after="start_migration")
-    run = RunDriver(dag)
-    assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
+    _, dag, run = b_behind_a()
     if holder_ended:
         run.states.update({"a.done": "skipped", "a.rollback": "skipped"})
     clock = SimulatedClock(str(rehearsal_world), {}, os.environ)
