@@ -4,7 +4,8 @@ database stands in the simulated world.
     python scripts/rehearsal_report.py --events E.jsonl --result R.json --plan P.json --world DIR [--summary S.json]
 
 `--summary` writes, per database: outcome (migrated | waiting: replicating, waiting for the next
-cutover window | rolled_back | not_started | failed | interrupted: cut short on its way where the worker was killed,
+cutover window | waiting_for_capacity: not started, no place in DMS (`concurrency`) when the rehearsal's horizon came |
+rolled_back | not_started | failed | interrupted: cut short on its way where the worker was killed,
 no failure of its own), target (absent | restoring | online), source
 (writable | read_only) and migration (the latest DMS status: InProgress is still replicating),
 read from the world itself; and each cutover's simulated time against its window (`cutovers`:
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from migration_orchestration_lib.events import alert_of  # noqa: E402
 from migration_orchestration_lib.plan import MigrationPlan, load_plan  # noqa: E402
 from migration_orchestration_lib.rehearsal import world_server_name  # noqa: E402
+from migration_orchestration_lib.step_context import CAPACITY_AT_HORIZON, START_MIGRATION_TASK, WAITING_FOR_CAPACITY  # noqa: E402
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -61,9 +63,22 @@ def outcome(events: List[Dict[str, Any]], database: str, killed: bool = False) -
         return "rolled_back"
     if mine and mine[-1][0] == "await_cutover" and mine[-1][1] in WAITING_STATUSES:
         return "waiting"
+    if not killed and capacity_at_horizon(events, database):
+        return WAITING_FOR_CAPACITY
     if killed and mine and "Failed" not in [status for _, status in mine]:
         return "interrupted"
     return "not_started" if not mine else "failed"
+
+
+def capacity_at_horizon(events: List[Dict[str, Any]], database: str) -> str:
+    """Where the database's last event says it still waited for capacity when the rehearsal ended (start_migration
+    ended at the horizon: `MigrationTask._wait_for_capacity`), what it waited for ("waiting for capacity on source
+    server sql01 when the rehearsal ended"); else empty."""
+    mine = [e for e in events if e["Database"] == database]
+    if not mine or (mine[-1]["Phase"], mine[-1]["Status"]) != (START_MIGRATION_TASK, "Running"):
+        return ""
+    said, found, _ = mine[-1]["Message"].partition(" " + CAPACITY_AT_HORIZON)
+    return said + found if found else ""
 
 
 def outcome_lines(summary: Dict[str, Dict[str, Any]]) -> List[str]:
@@ -84,6 +99,8 @@ OUTCOME_NOTES = {
     "waiting": " (still replicating, the cutover still to come: rejected, its window missed, or no window, approval or"
                " place before the rehearsal's horizon, MIGRATION_SIMULATE_UNTIL)",
     "not_started": " (never started in this run)",
+    WAITING_FOR_CAPACITY: " (not started: no place in DMS, concurrency, before the rehearsal's horizon,"
+                          " MIGRATION_SIMULATE_UNTIL; the databases holding it still replicate)",
     "interrupted": " (cut short where the worker was killed, no failure of its own: run again with the same --world to"
                    " continue)",
 }
@@ -203,10 +220,9 @@ def main(argv: List[str]) -> int:
         summary[name] = {"outcome": outcome(events, name, killed=result is None), **state}
     print("\nDatabases")
     for name, entry in summary.items():
-        print(
-            f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']:<10} "
-            f"DMS {entry['migration']}{' (replicating: waiting for the next window)' if entry['outcome'] == 'waiting' else ''}"
-        )
+        note = {"waiting": " (replicating: waiting for the next window)",
+                WAITING_FOR_CAPACITY: " (%s)" % capacity_at_horizon(events, name)}.get(entry["outcome"], "")
+        print(f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']:<10} DMS {entry['migration']}{note}")
     notifications = alerts_raised(events, plan.name)
     if notifications:
         print("\nAlerts an operator would get (README, Monitoring; once per alert, database and message)")

@@ -12,7 +12,7 @@ their preflights read it, `source_claims`) count together.
 """
 from __future__ import annotations
 
-from typing import AbstractSet, Any, Dict, Iterable, Iterator, Optional, Tuple
+from typing import AbstractSet, Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from migration_orchestration_lib.handoffs import declared_migrated, handoff_key, target_key
 from migration_orchestration_lib.migration_status import MigrationStatus
@@ -30,6 +30,16 @@ def admission_refusal(
     of every migration on the service, as DMS lists them. `same_server`: the plan's `sourceServers`
     entries that are the database's SQL Server (`source_claims.same_server_entries`: one server under
     two spellings counts once); default: its own entry alone."""
+    limit = admission_limit(plan, database, migrations, same_server)
+    return limit[1] if limit else None
+
+
+def admission_limit(
+    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]],
+    same_server: Optional[AbstractSet[str]] = None,
+) -> Optional[Tuple[str, str]]:
+    """(where the limit is reached: "the migration service" or "source server <name>", why) as `admission_refusal`
+    says it, or None."""
     source_of_target = _plan_sources_by_target(plan)
     ours = frozenset(same_server or ()) | {database.source_server}
     in_flight = 0
@@ -42,18 +52,40 @@ def admission_refusal(
             from_same_source += 1
     limits = plan.concurrency
     if in_flight >= limits.max_migrations_per_service:
-        return "%d migration(s) running or canceling in DMS on the migration service (concurrency.maxMigrationsPerService %d)" % (
-            in_flight,
-            limits.max_migrations_per_service,
+        return "the migration service", (
+            "%d migration(s) running or canceling in DMS on the migration service (concurrency.maxMigrationsPerService %d)"
+            % (in_flight, limits.max_migrations_per_service)
         )
     if from_same_source >= limits.max_migrations_per_source_server:
-        return "%d migration(s) running or canceling in DMS from source server %s%s (concurrency.maxMigrationsPerSourceServer %d)" % (
-            from_same_source,
-            database.source_server,
-            "" if len(ours) == 1 else " (one SQL Server with %s)" % ", ".join(sorted(ours - {database.source_server})),
-            limits.max_migrations_per_source_server,
+        return "source server %s" % database.source_server, (
+            "%d migration(s) running or canceling in DMS from source server %s%s (concurrency.maxMigrationsPerSourceServer %d)" % (
+                from_same_source,
+                database.source_server,
+                "" if len(ours) == 1 else " (one SQL Server with %s)" % ", ".join(sorted(ours - {database.source_server})),
+                limits.max_migrations_per_source_server,
+            )
         )
     return None
+
+
+def capacity_holders(
+    plan: MigrationPlan, database: DatabaseMigration, migrations: Iterable[Tuple[str, str, MigrationStatus]]
+) -> Tuple[List[str], int]:
+    """Who holds the places: the other databases of the plan whose migrations DMS still runs (`still_runs_in_dms`), by
+    name, and how many it still runs into no target of the plan."""
+    names = {
+        (comparable_id(plan.target_of(d).resource_id.value), d.target_database.lower()): d.name for d in plan.databases
+    }
+    holders, unplanned = set(), 0
+    for scope, target_database, status in migrations:
+        if not status.still_runs_in_dms:
+            continue
+        name = names.get((comparable_id(scope), target_database.lower()))
+        if name is None:
+            unplanned += 1
+        elif name != database.name:
+            holders.add(name)
+    return sorted(holders), unplanned
 
 
 def second_migration_refusal(

@@ -10,7 +10,7 @@ on Airflow 3 (the API server, not the metadata database) and `airflow.models.Var
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import FrozenSet, Optional
 
 from migration_orchestration_lib.airflow_compat import delete_variable, get_variable, set_variable, utc_now
 from migration_orchestration_lib.cutover_gate import ApprovalRecord, approval_variable
@@ -32,8 +32,20 @@ class SystemClock:
         before the next poke (a rehearsal's clock held for an answer: `rehearsal_cutover.ANSWER_POKE`)."""
         return timedelta(0)
 
+    def waiting(self) -> FrozenSet[str]:
+        """The databases whose waits only time ends (a rehearsal's gates, and waits for capacity they hold): none."""
+        return frozenset()
+
+    def goes_on(self, database: str) -> None:
+        """The database waits no more before its gate (admitted to DMS): the simulated clock waits for it again."""
+
     def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         """The database's cutover begins (the simulated clock stops jumping while one runs)."""
+
+    def placed(self, database: str, admitted: bool = False) -> bool:
+        """The database's cutover found a place free (`cutover.maxConcurrent`; `admitted`: took it); whether the time
+        moved on to it (a rehearsal's clock: its cutover begins at its place, not at its gate). Real time: it did not."""
+        return False
 
     def release(self, database: str) -> None:
         """The database's cutover ended (migrated, back to replicating or rolled back)."""

@@ -269,7 +269,8 @@ def release(ctx: StepContext, consume_approval: bool = True) -> None:
 def admit_freeze(ctx: StepContext) -> None:
     """Right before a gated database freezes (in the admission pool): the window and the deadline still leave the
     cutover its `expectedMinutes`, and `cutover.maxConcurrent` still has a place (or, waiting for one, one would
-    still come in time: `_check_deadline`)."""
+    still come in time: `_check_deadline`). A rehearsal's clock moves on to when the place came (`SimulatedClock.placed`:
+    cutovers its gate let go at one time take their places one after the other), and the window is checked then."""
     database, plan = ctx.database, ctx.plan
     if not plan.is_gated(database):
         return
@@ -287,10 +288,14 @@ def admit_freeze(ctx: StepContext) -> None:
             held = "%d cutover(s) in progress (cutover.maxConcurrent %d)" % (in_progress, plan.max_concurrent_cutovers)
             _check_deadline(ctx, held)
             raise StepPending(held)
+        if ctx.services.clock.placed(database.name):  # a rehearsal's clock moved on to the time its place came
+            now = ctx.services.clock.now()
+            _check_window_fits(ctx)
     _check_deadline(ctx)
     if plan.max_concurrent_cutovers is not None:
         # Before the freeze is submitted: others count this cutover from now on, frozen or not yet.
         ctx.services.records.put(_admission_key(ctx, database), iso_utc(now))
+        ctx.services.clock.placed(database.name, admitted=True)
 
 
 def check_room_before_freeze(ctx: StepContext, waiting: str) -> None:

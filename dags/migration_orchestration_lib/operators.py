@@ -34,6 +34,7 @@ from migration_orchestration_lib.airflow_compat import (
 from migration_orchestration_lib.azure_waits import NoTimeToWait, calls_end_by
 from migration_orchestration_lib.daemon_work import DaemonWork
 from migration_orchestration_lib.connections import redact, redacting_logger
+from migration_orchestration_lib.cutover_windows import iso_utc
 from migration_orchestration_lib.dms_gateway import DmsError
 from migration_orchestration_lib.events import RoleAssignmentSpreading, build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
@@ -41,7 +42,12 @@ from migration_orchestration_lib.rollback import KEPT_TARGET_OUTCOME, KEPT_TARGE
 from migration_orchestration_lib.settings import ConfigurationError, Timing
 from migration_orchestration_lib.step_context import (
     AWAIT_CUTOVER_TASK,
+    CAPACITY_AT_HORIZON,
+    DONE_TASK,
+    START_MIGRATION_TASK,
+    WAITING_FOR_CAPACITY,
     WINDOW_MISSED_KEY,
+    CapacityWait,
     CutoverWait,
     StepContext,
     StepFailure,
@@ -64,9 +70,12 @@ FAILED_EVENT_KEY = "failed_event_written"
 # (`KEPT_TARGET_OUTCOME`), not_started or waiting (back to replicating after a missed window); `await_cutover` waiting (rehearsal horizon).
 WAITING = "waiting"
 # Which task pushed a database's outcome in its latest try, by the state of its `done` in the run: done succeeded
-# (migrated); the chain was skipped (waiting at a rehearsal's horizon: `await_cutover`; nothing failed, so the
-# rollback did not run); anything else (a task failed: the rollback ran, `one_failed`).
+# (migrated); the chain was skipped (waiting at a rehearsal's horizon: `await_cutover`, or `start_migration` for one
+# waiting for capacity; nothing failed, so the rollback did not run); anything else (a task failed: the rollback ran,
+# `one_failed`).
 OUTCOME_PUSHER = {"success": "done", "skipped": AWAIT_CUTOVER_TASK}
+# Task states after which a database's tasks do nothing more in this run.
+ENDED_STATES = frozenset({"success", "skipped", "failed", "upstream_failed", "removed"})
 
 
 # What azure-core's RetryPolicy itself retries (408, 429, 500, 502, 503, 504), once its own few
@@ -241,6 +250,8 @@ class MigrationTask(BaseSensorOperator):
             result = self.step(ctx)
         except CutoverWait as waiting:
             return self._wait_for_cutover(ctx, waiting, first)
+        except CapacityWait as full:
+            return self._wait_for_capacity(ctx, full, first)
         except StepPending as pending:
             return self._wait(ctx, str(pending), first)
         except NothingToRollBack as skip:
@@ -306,6 +317,43 @@ class MigrationTask(BaseSensorOperator):
         self._emit(ctx, "Running", "waiting: %s" % reason, first)
         log.info("%s %s: waiting (%s); next poke in %s", self.database_name, self.phase, reason, delay)
         self._poke_again(now, delay, first)
+
+    def _wait_for_capacity(self, ctx: StepContext, full: CapacityWait, first: datetime) -> None:
+        """Waits for a place in DMS as for anything else (`_wait`). In a rehearsal (a clock with a horizon), where only
+        time can free a place (every one held by databases of the plan waiting at their gates, or whose tasks in this
+        run have ended: replicating, rejected at every window, left by a rollback), the simulated clock drives the wait:
+        it counts as waiting, not on its way to its gate (other gates go on meanwhile, the clock jumps), and at the
+        horizon the database ends not started, nothing failed (skipped, `WAITING_FOR_CAPACITY`), rather than poking
+        until its real `timeoutMinutes` (a rehearsal ran ~12 h so)."""
+        clock = ctx.services.clock
+        horizon = clock.horizon()
+        if horizon is None:
+            return self._wait(ctx, str(full), first)
+        if full.unplanned or not self._only_time_frees(ctx, full.holders):
+            clock.goes_on(self.database_name)  # on its way: the clock waits for it (a holder's progress may free a place)
+        else:
+            clock.wait(self.database_name, None)
+            if clock.now() >= horizon:
+                clock.release(self.database_name)
+                message = (
+                    "waiting for capacity on %s %s at its horizon %s (MIGRATION_SIMULATE_UNTIL): %s, held by %s "
+                    "(replicating in DMS, no cutover of theirs before the horizon); %s was not started"
+                    % (full.where, CAPACITY_AT_HORIZON, iso_utc(horizon), str(full).split(": ", 1)[-1],
+                       ", ".join(full.holders) or "-", ctx.database.source_database))
+                self._emit(ctx, "Running", message, first)
+                ctx.task_instance.xcom_push(key=OUTCOME_KEY, value=WAITING_FOR_CAPACITY)
+                raise AirflowSkipException(message)
+        return self._wait(ctx, str(full), first)
+
+    @staticmethod
+    def _only_time_frees(ctx: StepContext, holders: Sequence[str]) -> bool:
+        """Whether each of `holders` waits at its gate (the clock's) or has ended in this run (its `done` and its
+        rollback, the last of its tasks): no holder's progress can free a place, only time (or the horizon) can."""
+        left = set(holders) - ctx.services.clock.waiting()
+        if not left:
+            return True
+        states = task_states_of_run(ctx.airflow_context)
+        return all(states.get("%s.%s" % (name, task)) in ENDED_STATES for name in left for task in (DONE_TASK, ROLLBACK_TASK))
 
     def _wait_out(self, ctx: StepContext, error: Exception, first: datetime) -> None:
         """Azure briefly unavailable: this poke waits like any other and the next one does what is
@@ -499,7 +547,10 @@ class RunOutcomeOperator(BaseOperator):
             (upstream_failed) keeps the `migrated` of the earlier try, and a rollback skipped by its trigger rule
             keeps its own earlier outcome."""
             task = OUTCOME_PUSHER.get(states.get("%s.done" % name), ROLLBACK_TASK)
-            return ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY) or None
+            pushed = ti.xcom_pull(task_ids="%s.%s" % (name, task), key=OUTCOME_KEY)
+            if not pushed and task == AWAIT_CUTOVER_TASK:  # skipped before its gate: waiting for capacity at the horizon
+                pushed = ti.xcom_pull(task_ids="%s.%s" % (name, START_MIGRATION_TASK), key=OUTCOME_KEY)
+            return pushed or None
 
         outcomes = {name: outcome_of(name) for name in self.database_names}
         unwritten: List[str] = []  # the events the Logs Ingestion API did not take
@@ -508,14 +559,16 @@ class RunOutcomeOperator(BaseOperator):
         self._hold_behind_waiting(outcomes)
         migrated = [n for n in self.database_names if outcomes[n] == "migrated"]
         waiting = [n for n in self.database_names if outcomes[n] == WAITING]
+        no_capacity = [n for n in self.database_names if outcomes[n] == WAITING_FOR_CAPACITY]
+        capacity = ("; not started, waiting for capacity when the rehearsal ended: %s" % ", ".join(no_capacity)) if no_capacity else ""
         removed = "" if not stranded else " %d database(s) removed from the plan mid-migration: %s" % (
             len(stranded), " ".join(stranded))
-        if len(migrated) + len(waiting) == len(self.database_names):
+        if len(migrated) + len(waiting) + len(no_capacity) == len(self.database_names):
             if removed:
                 self._fail("migration run failed:" + removed, unwritten)
             log.info(
-                "%d database(s) migrated: %s; %d waiting for the next cutover window (replicating): %s",
-                len(migrated), ", ".join(migrated) or "-", len(waiting), ", ".join(waiting) or "-",
+                "%d database(s) migrated: %s; %d waiting for the next cutover window (replicating): %s%s",
+                len(migrated), ", ".join(migrated) or "-", len(waiting), ", ".join(waiting) or "-", capacity,
             )
             return migrated
         rolled_back = [n for n in self.database_names if outcomes[n] == "rolled_back"]
@@ -537,7 +590,7 @@ class RunOutcomeOperator(BaseOperator):
                 ", ".join(migrated) or "-",
                 ", ".join(waiting) or "-",
             )
-            + removed,
+            + capacity + removed,
             unwritten,
         )
 
@@ -619,7 +672,8 @@ class RunOutcomeOperator(BaseOperator):
             changed = False
             for name, dependencies in self.depends_on.items():
                 held = outcomes[name] is None or (
-                    outcomes[name] == "not_started" and all(outcomes.get(d) in ("migrated", WAITING) for d in dependencies)
+                    outcomes[name] == "not_started"
+                    and all(outcomes.get(d) in ("migrated", WAITING, WAITING_FOR_CAPACITY) for d in dependencies)
                 )
-                if held and any(outcomes.get(d) == WAITING for d in dependencies):
+                if held and any(outcomes.get(d) in (WAITING, WAITING_FOR_CAPACITY) for d in dependencies):
                     outcomes[name], changed = WAITING, True

@@ -10,8 +10,11 @@ poke once every `ANSWER_POKE` meanwhile, not at once), then
 the clock moves one second on, as real time would: the window is missed. So a weekend of windows rehearses in about a minute, and no cutover is ever overtaken by a
 jump. A cutover takes its database's `cutover.expectedMinutes` of simulated time: the clock stands still while cutovers
 run, and once none runs moves on to their ends (`_settle`), so a dependent's gate decides then, while a gate due at the
-time a cutover began may still begin alongside it (places permitting). Past `MIGRATION_SIMULATE_UNTIL` (default start + 8 days) a waiting gate ends (skipped,
-"still waiting for the next window"). A kept world keeps its clock: a new run continues it.
+time a cutover began may still begin alongside it (places permitting); one its gate let go that then waited in
+`freeze_source` for its place begins when the place came (`placed`). A `start_migration` waiting for capacity only time
+frees counts as waiting (`wait` with no time of its own) until admitted (`goes_on`). Past `MIGRATION_SIMULATE_UNTIL`
+(default start + 8 days) a waiting gate ends (skipped, "still waiting for the next window"), and so does such a wait for
+capacity (`operators.MigrationTask._wait_for_capacity`). A kept world keeps its clock: a new run continues it.
 
 Approval records are a JSON file standing in for the Airflow Variables; the simulated approver
 (`MIGRATION_SIMULATE_APPROVAL=<db>:approve|reject`) writes one when its database awaits approval.
@@ -23,7 +26,7 @@ import fcntl
 import json
 import os
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+from typing import Any, Dict, FrozenSet, Iterator, Mapping, Optional, Sequence
 
 from migration_orchestration_lib import settings
 from migration_orchestration_lib.airflow_compat import utc_now
@@ -141,6 +144,17 @@ class SimulatedClock:
             state["stalled"] = 0
             return timedelta(0)
 
+    def waiting(self) -> FrozenSet[str]:
+        """The databases waiting (`wait`): at their gates, or for capacity only time frees."""
+        with self._state() as state:
+            return frozenset(state["waiting"])
+
+    def goes_on(self, database: str) -> None:
+        """A database that waited for capacity (`wait`, no time of its own) was admitted: it is on its way to its gate
+        again, and the clock does not jump past it."""
+        with self._state() as state:
+            state["waiting"].pop(database, None)
+
     def hold(self, database: str, window: Optional[str] = None, closes: Optional[datetime] = None) -> None:
         with self._state() as state:
             state["waiting"].pop(database, None)
@@ -150,6 +164,40 @@ class SimulatedClock:
             state.setdefault("cutovers", {}).setdefault(database, []).append(
                 {"began": state["now"], "window": window, "closes": iso_utc(closes) if closes else None}
             )
+
+    def placed(self, database: str, admitted: bool = False) -> bool:
+        """The database's cutover, let go by its gate (`hold`), found a place free in `cutover.maxConcurrent` (before its
+        freeze): it begins at the first time in simulated time a place was free, not at its gate, since cutovers let go
+        at one time by their gates may take their places one after the other (the clock stood still meanwhile). The
+        places are taken by the cutovers admitted before, each from its begin to its end (its `expectedMinutes` on, where
+        it has not ended yet). The clock moves on to that time, so the window and the deadline are checked then; whether
+        it moved. `admitted`: it took the place (the checks passed): later ones count it. Again (a later try), it stays
+        where it is."""
+        if self.max_concurrent is None:
+            return False
+        with self._state() as state:
+            entries = state.get("cutovers", {}).get(database) or []
+            if database not in state["busy"] or not entries or "ended" in entries[-1]:
+                return False
+            mine, now = entries[-1], parse_iso_utc(state["now"])
+            taken = [  # (begin, end) of every other cutover admitted before
+                (parse_iso_utc(c["began"]), parse_iso_utc(c["ended"]) if c.get("ended")
+                 else parse_iso_utc(c["began"]) + timedelta(minutes=self.minutes.get(name, 0)))
+                for name, cutovers in state["cutovers"].items() if name != database for c in cutovers if c.get("placed")
+            ]
+            at = parse_iso_utc(mine["began"])
+            while True:
+                occupied = [end for begin, end in taken if begin <= at < end]
+                if len(occupied) < self.max_concurrent:
+                    break
+                at = min(occupied)
+            mine["began"] = iso_utc(at)
+            if admitted:
+                mine["placed"] = True
+            if at <= now:
+                return False
+            state["now"] = iso_utc(at)
+            return True
 
     def release(self, database: str) -> None:
         """The database's cutover ended: it took its `expectedMinutes` of simulated time from its begin (the clock

@@ -12,7 +12,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.airflow_compat import first_poke_at, running_try, task_instance_row, task_state_in_run, utc_now
 from migration_orchestration_lib.connections import redact, redacting_logger
@@ -172,6 +172,24 @@ class SourceHidden(StepFailure):
 
 class StepPending(Exception):
     """The step waits for something outside Airflow (DMS, a SQL operation, capacity): poke again later."""
+
+
+# A rehearsal's horizon passed while start_migration waited for capacity that nothing in the run could free any more
+# (`MigrationTask._wait_for_capacity`): the database's outcome (not started, nothing failed); its last event, a
+# start_migration Running, says CAPACITY_AT_HORIZON after the place it waited for.
+WAITING_FOR_CAPACITY = "waiting_for_capacity"
+CAPACITY_AT_HORIZON = "when the rehearsal ended"
+
+
+class CapacityWait(StepPending):
+    """start_migration waits for a place in DMS (`concurrency`): `where` the limit is reached (source server X, the
+    migration service); `holders`: the plan's databases whose migrations DMS still runs; `unplanned`: how many it runs
+    of no database of the plan. A rehearsal ends the wait at its horizon once nothing in the run can free a place
+    (`MigrationTask._wait_for_capacity`); the real DAG waits as for any StepPending."""
+
+    def __init__(self, message: str, where: str, holders: Sequence[str] = (), unplanned: int = 0):
+        super().__init__(message)
+        self.where, self.holders, self.unplanned = where, tuple(holders), unplanned
 
 
 class CutoverWait(StepPending):

@@ -29,7 +29,7 @@ from migration_orchestration_lib import removed_databases, source_claims, source
 from migration_orchestration_lib import sql_statements as statements
 from migration_orchestration_lib import validation
 from migration_orchestration_lib.airflow_compat import utc_now
-from migration_orchestration_lib.capacity import admission_refusal, migrated_elsewhere, second_migration_refusal
+from migration_orchestration_lib.capacity import admission_limit, capacity_holders, migrated_elsewhere, second_migration_refusal
 from migration_orchestration_lib.dms_gateway import DmsOperationFailed
 from migration_orchestration_lib.handoffs import declare_migrated, declared_into_target, declared_migrated, record_declared_target, target_handoff_key
 from migration_orchestration_lib.migration_request import build_migration_request, certificate_hint, refuse_token_logins
@@ -38,7 +38,7 @@ from migration_orchestration_lib.operator_commands import variables_set
 from migration_orchestration_lib.sql_access import SOURCE, TARGET, SqlEndpoint
 from migration_orchestration_lib.sql_access_data_factory import LOOKUP_ROW_LIMIT
 from migration_orchestration_lib.database_sql import final_backup_key, is_frozen, is_operation_key_of, operation_key_prefix
-from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, LOGGED_AFTER_VALIDATE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, SourceHidden, StepContext, StepFailure, StepPending, StepResult
+from migration_orchestration_lib.step_context import ACCESS_BEFORE_FREEZE_KEY, AWAIT_CUTOVER_TASK, CREATED_MIGRATION_KEY, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, DEADLINE_KEY, LOGGED_AFTER_VALIDATE_KEY, MIGRATION_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, VALIDATED, CapacityWait, SourceHidden, StepContext, StepFailure, StepPending, StepResult
 from migration_orchestration_lib.table_names import TableName, counterparts
 
 INTEGRATION_RUNTIME_ONLINE = "Online"
@@ -502,12 +502,14 @@ def start_migration(ctx: StepContext) -> StepResult:
                                       services.dms.migration_service_id)
     if second:
         raise StepFailure(second)
-    refusal = admission_refusal(ctx.plan, database, migrations, source_claims.same_server_entries(ctx))
+    limit = admission_limit(ctx.plan, database, migrations, source_claims.same_server_entries(ctx))
+    refusal = limit[1] if limit else None
     # Once the source is frozen for the copy, waiting for a place would only hold it frozen: it goes on.
     begun = freezes_for_copy and (refusal is not None or ctx.plan.is_gated(database)) and _freeze_begun(ctx)
     ctx.freeze_not_begun = freezes_for_copy and ctx.plan.is_gated(database) and not begun
-    if refusal and not begun:
-        raise StepPending("waiting for capacity: %s" % refusal)
+    if limit and not begun:
+        raise CapacityWait("waiting for capacity: %s" % refusal, limit[0], *capacity_holders(ctx.plan, database, migrations))
+    services.clock.goes_on(database.name)  # a rehearsal's clock: it may have waited for capacity only time frees
     prerequisites.check_room_at_admission(ctx, migrations)  # restores into one target, counted together
     if database.restores_backups:
         _check_target_still_absent(ctx, now)

@@ -12,7 +12,7 @@ from migration_orchestration_lib.capacity import admission_refusal
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.migration_status import MigrationStatus
 from migration_orchestration_lib.plan import parse_plan
-from task_driver import RunDriver, WorkerCrashed, _TaskInstance
+from task_driver import RunDriver, WorkerCrashed, _DagRun, _TaskInstance
 from world_view import WorldView
 
 pytestmark = pytest.mark.airflow26  # cheap: proves it on Python 3.8 too
@@ -94,7 +94,7 @@ def test_a_migration_dms_still_works_on_holds_its_place(rehearsal_world, still_w
     assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
     start = dag.get_task("b.start_migration")
     with pytest.raises(AirflowRescheduleException):
-        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "run_id": run.run_id,
+        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "dag_run": _DagRun(run), "run_id": run.run_id,
                        "task_reschedule_count": 0})
     assert b.operations() == [], "b was admitted beside a migration DMS still works on"
 
@@ -112,12 +112,9 @@ def test_the_remedy_for_a_migration_into_an_unnamed_target_never_unfreezes_besid
     assert "only once" not in unnamed_target_migration_remedy(database, "migration_source_access__db_0", None)
 
 
-def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
-    """`b` waits for the service's one place, which `a` holds: each poke of its start_migration reads DMS (404: no
-    migration into its target, proven by listMigrations), then admits on the service's migrations. Was: two
-    listMigrations calls a poke, the second a few milliseconds after the first, nothing begun between them."""
-    from migration_orchestration_lib import rehearsal
-
+def b_behind_a():
+    """`a` took the service's one place (its worker died right after start_migration); in a new run `b`'s preflight
+    passed: its start_migration is next. The plan, its DAG and that run."""
     document = plan_with_databases([database_entry("a", "Sales"), database_entry("b", "Crm")])
     document["concurrency"].update(maxMigrationsPerService=1)
     plan = parse_plan(document)
@@ -126,13 +123,56 @@ def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
         RunDriver(dag).run_database("a", crash_after="start_migration")
     run = RunDriver(dag)
     assert run._run_task(dag.get_task("b.preflight")) == "success", run.errors
+    return plan, dag, run
+
+
+def test_a_poke_waiting_for_capacity_lists_the_migrations_once(rehearsal_world):
+    """`b` waits for the service's one place, which `a` holds: each poke of its start_migration reads DMS (404: no
+    migration into its target, proven by listMigrations), then admits on the service's migrations. Was: two
+    listMigrations calls a poke, the second a few milliseconds after the first, nothing begun between them."""
+    from migration_orchestration_lib import rehearsal
+
+    plan, dag, run = b_behind_a()
     server = rehearsal._servers["dms:%s" % rehearsal_world]
     start = dag.get_task("b.start_migration")
     lists = len(server.received("listMigrations"))
 
     with pytest.raises(AirflowRescheduleException) as waiting:
-        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "run_id": run.run_id,
+        start.execute({"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries), "dag_run": _DagRun(run), "run_id": run.run_id,
                        "task_reschedule_count": 0})
 
     assert len(server.received("listMigrations")) == lists + 1
     assert WorldView(rehearsal_world, plan.database("b"), plan).operations() == [], waiting.value
+
+
+@pytest.mark.parametrize("holder_ended", [False, True], ids=["holderStillRuns", "holderEnded"])
+def test_at_a_rehearsals_horizon_a_wait_for_capacity_ends_only_where_no_holder_can_still_free_a_place(rehearsal_world, holder_ended):
+    """The rehearsal's clock at its horizon; `b` waits for the service's one place, which `a`'s migration holds. While
+    `a`'s tasks may still run in this run (an ungated copy DMS finishes by itself), `b` waits on, as in Azure; once `a`'s
+    done and rollback have ended (replicating, say, its gate skipped at the horizon), only time could free the place:
+    `b` ends, skipped, not started (was: it poked on until its real timeoutMinutes, a rehearsal of hours)."""
+    import os
+
+    from migration_orchestration_lib.airflow_compat import AirflowSkipException
+    from migration_orchestration_lib.rehearsal_cutover import SimulatedClock
+
+    _, dag, run = b_behind_a()
+    if holder_ended:
+        run.states.update({"a.done": "skipped", "a.rollback": "skipped"})
+    clock = SimulatedClock(str(rehearsal_world), {}, os.environ)
+    clock.wait("elsewhere", None)  # nothing else waits for a time: the clock jumps to its horizon
+    assert clock.now() == clock.horizon()
+    start = dag.get_task("b.start_migration")
+    context = {"ti": _TaskInstance(run.xcom, start.task_id, 1, start.retries, run), "dag_run": _DagRun(run), "run_id": run.run_id,
+               "task_reschedule_count": 0}
+
+    with pytest.raises(AirflowSkipException if holder_ended else AirflowRescheduleException) as waited:
+        start.execute(context)
+
+    said = str(waited.value)
+    if holder_ended:
+        assert said.startswith("waiting for capacity on the migration service when the rehearsal ended at its horizon "), said
+        assert said.endswith("held by a (replicating in DMS, no cutover of theirs before the horizon); Crm was not started"), said
+        assert run.xcom[("b.start_migration", "outcome")] == "waiting_for_capacity"
+    else:
+        assert ("b.start_migration", "outcome") not in run.xcom

@@ -78,6 +78,9 @@ class Clock:
     def now(self):
         return NOW
 
+    def placed(self, database, admitted=False):
+        return False
+
     def release(self, database):
         pass
 
@@ -326,3 +329,56 @@ def test_a_freezing_steps_waits_count_as_before_the_freeze_only_until_it_submits
         (False, "done"),
     ], marked
     assert sql.frozen["Sales"]
+
+
+@pytest.mark.parametrize("closes, began", [
+    ("2026-12-06T03:00:00Z", "2026-12-05T21:30:00Z"),  # b's 30 minutes, then a's
+    ("2026-12-05T21:45:00Z", None),  # at its place (21:30) a's 30 minutes no longer fit: not frozen
+], ids=["fitsAtItsPlace", "tooLateAtItsPlace"])
+def test_in_a_rehearsal_a_cutover_let_go_alongside_another_begins_at_its_place_not_at_its_gate(tmp_path, closes, began):
+    """Both gates let a and b go at 21:00 (neither admitted yet), cutover.maxConcurrent 1: b takes the place, a's
+    freeze_source waits for it. The simulated clock stood still meanwhile; a's cutover begins when b's 30 minutes
+    end (21:30), the clock moves on to then, and the window is checked at that time. Was: a's cutover was timed from
+    its gate, 21:00 to 21:30 beside b's in the report, and froze though its window closed before it could end."""
+    from migration_orchestration_lib import cutover_steps
+    from migration_orchestration_lib.cutover_windows import parse_iso_utc
+    from migration_orchestration_lib.rehearsal_cutover import CLOCK_FILE, SimulatedClock
+    from migration_orchestration_lib.step_context import WindowMissed
+
+    plan = two_gated_databases()
+    services = Services(plan, PipelineRunSql({"Sales": False, "Hr": False}), listed=failed)
+    services.clock = clock = SimulatedClock(
+        str(tmp_path), {"a": [], "b": []}, {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_START": "2026-12-03T12:00:00Z"},
+        {"a": 30, "b": 30}, 1)
+    opens = parse_iso_utc("2026-12-05T21:00:00Z")
+    for name in ("a", "b"):
+        clock.wait(name, opens)
+    for name in ("a", "b"):  # both gates let go at 21:00, before either freeze_source counted the other
+        clock.hold(name, "2026-12-05T21:00:00Z", parse_iso_utc(closes))
+
+    class Gated(TaskInstance):
+        def xcom_pull(self, task_ids, key="return_value"):
+            facts = super().xcom_pull(task_ids, key)
+            return dict(facts, closes=closes) if task_ids == "%s.await_cutover" % self.database else facts
+
+    def context(name):
+        return StepContext(plan, plan.database(name), {"run_id": "r1", "ti": Gated(name)}, Timing.for_environment({}), "freeze_source",
+                           _services=services)
+
+    cutover_steps.admit_freeze(context("b"))
+    with pytest.raises(StepPending, match=re.escape("1 cutover(s) in progress (cutover.maxConcurrent 1)")):
+        cutover_steps.admit_freeze(context("a"))
+    cutover_steps.release(context("b"))  # b's cutover ended
+    if began is None:
+        with pytest.raises(WindowMissed, match=re.escape(
+                "the window closes at 2026-12-05T21:45:00Z, too soon for a 30-minute cutover from 2026-12-05T21:30:00Z")):
+            cutover_steps.admit_freeze(context("a"))
+    else:
+        cutover_steps.admit_freeze(context("a"))
+        assert services.records["migration_cutover_admitted__contoso-sql__a"] == began  # others count it from then
+        cutover_steps.release(context("a"))
+    assert clock.now() == parse_iso_utc("2026-12-05T21:30:00Z" if began is None else "2026-12-05T22:00:00Z")
+    cutovers = json.loads((tmp_path / CLOCK_FILE).read_text())["cutovers"]
+    assert [(c["began"], c["ended"]) for c in cutovers["b"]] == [("2026-12-05T21:00:00Z", "2026-12-05T21:30:00Z")]
+    if began is not None:
+        assert [(c["began"], c["ended"]) for c in cutovers["a"]] == [(began, "2026-12-05T22:00:00Z")]

@@ -1,0 +1,86 @@
+"""A rehearsal's wait for capacity that only simulated time ends: `start_migration` waiting for a place
+(`concurrency.maxMigrationsPerSourceServer`) held by a database rejected at every window, which replicates until the
+rehearsal's horizon, through real Airflow (`dag.test()`). Was: the wait ran on the real clock, until the waiting
+database's real `timeoutMinutes` (a rehearsal ran ~12 h until stopped)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import database_entry, plan_with_databases
+from migration_orchestration_lib import operators
+from migration_orchestration_lib.airflow_compat import AirflowFailException
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+SATURDAY = {"timeZone": "UTC", "days": ["Sat"], "start": "22:00", "durationMinutes": 240}
+APPROVAL = {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"}
+# A wait the fix ends in a few pokes; without it the test stops the waiting task here rather than hang for real hours.
+POKE_BOUND = 150
+
+
+@pytest.fixture
+def bounded_waits(monkeypatch):
+    """Each task's waits are counted; past POKE_BOUND pokes of one task it fails (the run then fails: the test sees it)."""
+    pokes = {}
+    original = operators.MigrationTask._wait
+
+    def counted(self, ctx, reason, first, waiting=None):
+        pokes[self.task_id] = pokes.get(self.task_id, 0) + 1
+        if pokes[self.task_id] > POKE_BOUND:
+            raise AirflowFailException("%s still waiting after %d pokes: %s" % (self.task_id, POKE_BOUND, reason))
+        return original(self, ctx, reason, first, waiting)
+
+    monkeypatch.setattr(operators.MigrationTask, "_wait", counted)
+    return pokes
+
+
+def capacity_plan():
+    """first and second on sql01, one migration at a time from it; first needs an approval in Saturday's window,
+    second none. second is gated too: a database waiting for capacity is no longer on its way to its gate for the
+    simulated clock (was: the clock stood still for MAX_STALLED_POKES pokes of first's gate at every jump)."""
+    rejected = {"windows": [SATURDAY], "expectedMinutes": 30, "approval": APPROVAL}
+    document = plan_with_databases([
+        database_entry("first", "Sales", cutover=rejected),
+        database_entry("second", "Crm", cutover=dict(rejected, approval=dict(APPROVAL, required=False))),
+    ])
+    document["concurrency"]["maxMigrationsPerSourceServer"] = 1
+    return document
+
+
+def test_a_wait_for_capacity_held_by_a_database_rejected_at_every_window_ends_at_the_horizon(
+        rehearsal_world, monkeypatch, tmp_path, bounded_waits):
+    from migration_rehearsal.world import World
+    from test_cutover_rehearsal import report_of
+    from test_rehearsal import run
+
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # Thursday
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-07T00:00:00Z")  # one Saturday
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "first:reject")
+    # second's preflight meets DMS answering 500 beyond the client's retries twice: first takes the place
+    World(str(rehearsal_world)).add_fault("get", "error", status=500, count=6, database="Crm")
+    document = capacity_plan()
+    state, tasks = run(document)
+
+    assert state == "success", tasks  # the rehearsal ended: nothing failed
+    assert tasks["second.start_migration"] == "skipped" and tasks["second.rollback"] == "skipped", tasks
+    assert tasks["first.await_cutover"] == "skipped" and tasks["run_outcome"] == "success", tasks
+    assert bounded_waits["second.start_migration"] < 20, bounded_waits  # a few pokes, not real hours
+    seen = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert not [e for e in seen if e["Status"] in ("Failed", "RolledBack")]
+    last = [e for e in seen if e["Database"] == "second"][-1]
+    assert (last["Phase"], last["Status"]) == ("start_migration", "Running"), last
+    assert last["Message"].startswith(
+        "waiting for capacity on source server sql01 when the rehearsal ended at its horizon 2026-12-07T00:00:00Z "
+        "(MIGRATION_SIMULATE_UNTIL): 1 migration(s) running or canceling in DMS from source server sql01 "
+        "(concurrency.maxMigrationsPerSourceServer 1), held by first"), last["Message"]
+    report, summary = report_of(document, state, tasks, rehearsal_world, tmp_path)
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert {name: entry["outcome"] for name, entry in summary["databases"].items()} == {
+        "first": "waiting", "second": "waiting_for_capacity"}
+    assert summary["databases"]["second"] == {"outcome": "waiting_for_capacity", "target": "absent", "source": "writable", "migration": "none"}
+    assert "DMS none (waiting for capacity on source server sql01 when the rehearsal ended)" in report.stdout, report.stdout
+    assert "\nRun: success\nMigrated: 0 of 2 databases\n" in report.stdout, report.stdout
+    assert "The run succeeded in Airflow, but nothing migrated: the rehearsal exits 1" in report.stdout
