@@ -34,8 +34,28 @@ class SignInSecretUnreadable(RuntimeError):
     """The app registration's client secret could not be read from the Key Vault."""
 
 
+class SignInNotConfigured(RuntimeError):
+    """The API server started without the host's webserver_config.py."""
+
+
 class EntraIdAuthManager(FabAuthManager):
-    """FAB's auth manager that also finds a HITL respondent by user name (the Entra object id)."""
+    """FAB's auth manager that also finds a HITL respondent by user name (the Entra object id), and refuses
+    to serve without the host's webserver_config.py (FAB would fall back to passwords, with no user)."""
+
+    def get_fastapi_app(self):
+        app = super().get_fastapi_app()
+        from flask_appbuilder.const import AUTH_OAUTH
+
+        if self.flask_app.config.get("AUTH_TYPE") != AUTH_OAUTH:
+            from airflow.configuration import conf
+
+            raise SignInNotConfigured(
+                "Entra ID sign-in to the Airflow UI: the API server read no sign-in settings from %s ([fab] config_file), "
+                "the webserver_config.py the Kubernetes host renders (the chart's apiServer.apiServerConfig): without it "
+                "nobody could sign in. Check that the chart mounts it there (kubectl -n airflow describe deploy/airflow-api-server)"
+                % conf.get("fab", "config_file")
+            )
+        return app
 
     def is_authorized_hitl_task(self, *, assigned_users, user) -> bool:
         if super().is_authorized_hitl_task(assigned_users=assigned_users, user=user):

@@ -10,6 +10,7 @@ against the key set it fetches, here this key's.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from types import SimpleNamespace
@@ -126,6 +127,13 @@ def main() -> None:
 
         login = TestClient(app, base_url="http://localhost:8080").get("/auth/login/azure", follow_redirects=False)
         out["login_redirect"] = login.headers.get("location")
+        # Where the chart mounted no webserver_config.py, FAB would silently fall back to passwords.
+        os.environ["AIRFLOW__FAB__CONFIG_FILE"] = "/nonexistent/webserver_config.py"  # read before airflow.cfg
+        try:
+            type(manager)().get_fastapi_app()
+            out["without_config"] = None
+        except entra_sign_in.SignInNotConfigured as error:
+            out["without_config"] = str(error)
     with open(sys.argv[1], "w", encoding="utf-8") as result:
         json.dump(out, result)
 

@@ -47,6 +47,12 @@ def test_people_sign_in_with_entra_id_get_their_groups_roles_and_the_approver_ma
     on the other xdist worker."""
     seen = signed_in(tmp_path)
     login = seen.pop("login_redirect")
+    # An API server without the rendered config stops instead of serving a password form nobody can use.
+    assert seen.pop("without_config") == (
+        "Entra ID sign-in to the Airflow UI: the API server read no sign-in settings from /nonexistent/webserver_config.py "
+        "([fab] config_file), the webserver_config.py the Kubernetes host renders (the chart's apiServer.apiServerConfig): "
+        "without it nobody could sign in. Check that the chart mounts it there (kubectl -n airflow describe deploy/airflow-api-server)"
+    )
     assert seen == {
         # Every Airflow process gets the auth manager that knows approvers by object id.
         "auth_manager": "migration_orchestration_lib.entra_sign_in.EntraIdAuthManager",
