@@ -153,6 +153,19 @@ describe('the plan field airflow.kubernetes.signIn', () => {
     expect(problemsIfAny({ ...minimalPlan(), cutover: approval(['alice@contoso.com']) })).toEqual([]);
   });
 
+  it("checks each database's approvers on the channel it resolves to, where they are written, once", () => {
+    const plan = withSignIn(SIGN_IN, { approval: { required: true, approvers: ['alice@contoso.com'], channel: 'airflowVariable' } });
+    plan.databases.push({ ...plan.databases[0], name: 'database_2', source: { server: 'sql01', database: 'Hr' } });
+    plan.databases.push({ ...plan.databases[0], name: 'database_3', source: { server: 'sql01', database: 'Ops' } });
+    plan.databases[0].cutover = { approval: { channel: 'hitl' } }; // the plan's approvers, asked through hitl
+    plan.databases[1].cutover = { approval: { channel: 'hitl' } };
+    plan.databases[2].cutover = { approval: { approvers: ['bob@contoso.com'], channel: 'hitl' } };
+    expect(problems(plan)).toEqual([
+      expect.stringMatching(/^databases\[2\]\.cutover\.approval\.approvers\[0\]: "bob@contoso\.com" can never answer: /),
+      expect.stringMatching(/^cutover\.approval\.approvers\[0\]: "alice@contoso\.com" can never answer: /),
+    ]);
+  });
+
   it('adds the client secret to the secrets to set, by name and app, never a value', () => {
     const secrets = secretsToSet(parseMigrationPlan(withSignIn(SIGN_IN)));
     expect(secrets['airflow-sign-in-client-credential']).toBe(

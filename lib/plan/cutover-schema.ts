@@ -246,11 +246,7 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
     return { database, name: database?.name, section: asRecord(database?.cutover), at: ['databases', index, 'cutover'] };
   });
   const version = airflowWithoutHitl(host);
-  const signIn = host === 'kubernetes' && asRecord(asRecord(asRecord(plan.airflow)?.kubernetes)?.signIn) !== undefined;
-  const planChannel = asRecord(planSection?.approval)?.channel;
   for (const { section, at } of [{ section: planSection, at: ['cutover'] }, ...databases]) {
-    const approval = asRecord(section?.approval);
-    if (signIn && (approval?.channel ?? planChannel ?? 'hitl') === 'hitl') checkSignInApprovers(approval?.approvers, [...at, 'approval', 'approvers'], report);
     if (version !== undefined && asRecord(section?.approval)?.channel === 'hitl') {
       report(
         [...at, 'approval', 'channel'],
@@ -260,6 +256,7 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
   }
 
   const withoutApprovers = new Map<string, { path: Path; names: string[] }>();
+  const signIn = host === 'kubernetes' && asRecord(asRecord(asRecord(plan.airflow)?.kubernetes)?.signIn) !== undefined;
   const targetKinds = new Map(asArray(plan.targetServers).map((item) => [asRecord(item)?.name, asRecord(item)?.kind]));
   const levels = (section: Loose | undefined, at: Path) => [{ section, at }, { section: planSection, at: ['cutover'] }];
   for (const { database, name, section, at } of databases) {
@@ -278,6 +275,11 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
     if (gated) checkTimeoutFitsCutover(database, at.slice(0, 2), expected, report);
 
     const approvers = given('approval', 'approvers');
+    // As resolveCutover: the database's channel, else the plan's, else hitl on this host.
+    // Plan-level approvers several databases inherit are reported once: the report keeps one problem a path and message.
+    if (signIn && (given('approval', 'channel')?.value ?? 'hitl') === 'hitl' && approvers !== undefined) {
+      checkSignInApprovers(approvers.value, approvers.path, report);
+    }
     if (required?.value !== true || (Array.isArray(approvers?.value) && approvers.value.length > 0)) continue;
     if (approvers !== undefined && !Array.isArray(approvers.value)) continue; // the shape's problem
     const path = approvers?.path ?? [...required.path.slice(0, -1), 'approvers'];
