@@ -172,7 +172,7 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
     { name: 'default plan (Kubernetes host, SQL direct; SqlMi online and offline; local state)', plan: DEFAULT_PLAN },
     ...examplePlans(repoRoot).map((plan) => ({ name: `example ${plan}`, plan })),
     {
-      name: 'Kubernetes host in named subnets, KubernetesExecutor, API server behind authorized ranges, SQL through Data Factory',
+      name: 'Kubernetes host in named subnets, KubernetesExecutor, API server behind authorized ranges, Entra ID sign-in to the Airflow UI, SQL through Data Factory',
       plan: DEFAULT_PLAN,
       editPlan: airflow({
         sqlAccess: 'dataFactory',
@@ -183,6 +183,7 @@ export function validationVariants(repoRoot: string): ValidationVariant[] {
           executor: 'KubernetesExecutor',
           authorizedIpRanges: ['203.0.113.0/24', '198.51.100.7'],
           adminGroupObjectIds: ['7d1f3c9e-2b4a-4e6f-9a1b-3c5d7e9f1a2b'],
+          signIn: { clientId: '0f2a4c6e-1b3d-4f5a-8c7e-9d0b1a2c3e4f', roles: { Admin: ['7d1f3c9e-2b4a-4e6f-9a1b-3c5d7e9f1a2b'] } },
           secretRotation: 2,
         },
       }),

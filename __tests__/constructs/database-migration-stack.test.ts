@@ -230,9 +230,12 @@ describe('DatabaseMigrationStack with the default plan (Kubernetes host)', () =>
 
   it(WRITES_MOVED_BLOCKS, () => expectMovedBlocksWithoutResourceMove(stack, synth, true));
 
-  it('warns only that the VNet it creates reaches no SQL Server until it is connected, naming the plan file', () => {
+  it('warns only that the VNet it creates reaches no SQL Server until it is connected, naming the plan file, and that nobody can sign in to Airflow', () => {
     const planFile = join(__dirname, '..', '..', 'examples', 'three-databases.yaml');
-    expect(warningsOf(stack)).toEqual([`contoso-sql: ${planFile} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, or use sqlAccess: dataFactory [ack: migration:kubernetes:direct-sql-own-vnet]`]);
+    expect(warningsOf(stack)).toEqual([
+      `contoso-sql: ${planFile} airflow.sqlAccess is direct and the stack creates the Kubernetes host its own VNet, which reaches no SQL Server until you peer it (or route it through your hub) to a network that does; or name a connected subnet in airflow.kubernetes.subnetId, or use sqlAccess: dataFactory [ack: migration:kubernetes:direct-sql-own-vnet]`,
+      expect.stringMatching(/^contoso-sql\/AirflowHost: no signIn: .* \[ack: migration:kubernetes:no-sign-in\]$/),
+    ]);
   });
 });
 
@@ -304,7 +307,7 @@ describe('SQL through Data Factory (sqlAccess: dataFactory)', () => {
   const { synth, release, stack } = synthMigrationStack({ plan: examplePlanWith({ sqlAccess: 'dataFactory' }) });
 
   it('gives no VNet warning: the cluster reaches no SQL Server itself', () => {
-    expect(warningsOf(stack)).toEqual([]);
+    expect(warningsOf(stack)).toEqual([expect.stringMatching(/\[ack: migration:kubernetes:no-sign-in\]$/)]);
   });
 
   it('creates the SQL pipelines and lets the host identity, and only it, run them', () => {

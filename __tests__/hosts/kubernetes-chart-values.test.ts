@@ -62,6 +62,17 @@ describe('the Helm values against the pinned chart schema', () => {
     expect(problems(kubernetesExecutorValues)).toEqual([]);
   });
 
+  it("accepts the values with Entra ID sign-in (the API server's webserver_config.py as apiServer.apiServerConfig), and refuses a misspelt key for it", () => {
+    const { synth } = kubernetesHostStack({ signIn: { clientId: '0f2a4c6e-1b3d-4f5a-8c7e-9d0b1a2c3e4f', roles: { Admin: ['a1a1a1a1-0000-4000-8000-000000000001'] } } });
+    const signedIn = JSON.parse((Object.values(synth.resource.helm_release)[0] as { values: string[] }).values[0]);
+    expect(signedIn.apiServer.apiServerConfig).toContain('webserver_settings(');
+    expect(problems(signedIn)).toEqual([]);
+    const planted = clone(signedIn);
+    planted.apiServer.webserverConfig = planted.apiServer.apiServerConfig;
+    delete planted.apiServer.apiServerConfig;
+    expect(problems(planted)).toEqual(['/apiServer: must NOT have additional properties (webserverConfig)']);
+  });
+
   it('gives the scheduler, API server and PgBouncer a disruption budget: an AKS drain (several nodes at once with maxSurge) evicts one replica at a time', () => {
     const budgets = (of: AirflowChartValues) => ({
       scheduler: of.scheduler.podDisruptionBudget,

@@ -109,8 +109,9 @@ describe('the bundled app (dist/app.js)', () => {
     const synth = (name: string) => {
       const outdir = join(scratch, name);
       const result = runBundle(join(REPO, 'examples', 'sql-database.json'), outdir);
-      // The example's own plan warning (its crm_audit keeps its source writable), and nothing else.
-      expect(result.stderr.split('\n').filter((line) => line !== '' && !/^Warning: contoso-crm: .* crm_audit \(databases\[1\]\.allowSourceWritesDuringCopy\): /.test(line))).toEqual([]);
+      // The example's own plan warning (its crm_audit keeps its source writable), the Kubernetes host's without sign-in, and nothing else.
+      const expected = [/^Warning: contoso-crm: .* crm_audit \(databases\[1\]\.allowSourceWritesDuringCopy\): /, /^Warning: contoso-crm\/AirflowHost: no signIn: .*\[ack: migration:kubernetes:no-sign-in\]$/];
+      expect(result.stderr.split('\n').filter((line) => line !== '' && !expected.some((warning) => warning.test(line)))).toEqual([]);
       expect(result.status).toBe(0);
       return stacksIn(outdir);
     };
@@ -219,6 +220,7 @@ describe('the bundled app (dist/app.js)', () => {
     // As cdktf-cli's synth.js prints them.
     expect(annotations.filter((annotation) => annotation.level === '@cdktf/warn').map(({ constructPath, message }) => `WARN [${constructPath}]: ${message}`)).toEqual([
       expect.stringMatching(/^WARN \[contoso-sql\]: .*\/examples\/three-databases\.yaml airflow\.sqlAccess is direct /),
+      expect.stringMatching(/^WARN \[contoso-sql\/AirflowHost\]: no signIn: .*\[ack: migration:kubernetes:no-sign-in\]$/),
     ]);
   });
 

@@ -16,7 +16,7 @@ const DAG_LIB = join(ROOT, 'dags', 'migration_orchestration_lib');
 const PERMISSIONS = readFileSync(join(ROOT, 'docs', 'permissions.md'), 'utf8');
 
 /** The DAG modules that hold an Azure client; any other module importing one is a call the table does not know. */
-const AZURE_CLIENT_MODULES = ['dms_transport_rest.py', 'dms_transport_sdk.py', 'events.py', 'sql_access_data_factory.py'];
+const AZURE_CLIENT_MODULES = ['dms_transport_rest.py', 'dms_transport_sdk.py', 'entra_sign_in.py', 'events.py', 'sql_access_data_factory.py'];
 
 interface DagCall {
   readonly file: string;

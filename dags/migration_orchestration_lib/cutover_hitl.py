@@ -19,7 +19,8 @@ instance): asking again clears the previous answer but keeps the first request's
 (apache/airflow#73235, open), so neither names one window; the window asked for is in the
 AwaitingApproval event and the task log. `assigned_users` holds each approver as id and name: the
 auth manager compares the responder's *id* (SimpleAuthManager: the user name; FAB: a number,
-apache/airflow#61817).
+apache/airflow#61817; the Kubernetes host's Entra ID sign-in, `entra_sign_in.EntraIdAuthManager`, also
+the user name, the Entra object id).
 """
 from __future__ import annotations
 

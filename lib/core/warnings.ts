@@ -17,6 +17,7 @@ export const WARNING_IDS = [
   'migration:fabric:large-starter-pool',
   'migration:fabric:provider-secrets',
   'migration:kubernetes:direct-sql-own-vnet',
+  'migration:kubernetes:no-sign-in',
   'migration:monitoring:no-email-receivers',
   'migration:monitoring:workspace-options-ignored',
   'migration:operator-role:target-reference',

@@ -1,6 +1,6 @@
 import { defaultConnectionStringSecretName } from '../plan/rules';
 import { MigrationPlan } from '../plan/types';
-import { airflowConnectionSecretName } from '../private/airflow-connection-secrets';
+import { AIRFLOW_SIGN_IN_SECRET_NAME, airflowConnectionSecretName } from '../private/airflow-connection-secrets';
 
 /**
  * The Key Vault secret of a SqlVm target's connection string, which Data Factory's SQL pipelines read
@@ -58,6 +58,13 @@ export function secretsToSet(plan: MigrationPlan): Readonly<Record<string, strin
   if (plan.backupStorage !== undefined) {
     const account = plan.backupStorage.storageAccountResourceId.split('/').pop();
     connection(plan.backupStorage.connectionId, `the access key of backup storage account ${account} as its password (DMS stages backups there)`);
+  }
+  if (plan.airflow.host === 'kubernetes' && plan.airflow.kubernetes.signIn !== undefined) {
+    add(
+      AIRFLOW_SIGN_IN_SECRET_NAME,
+      `the client secret of app registration ${plan.airflow.kubernetes.signIn.clientId} people sign in to the Airflow UI with ` +
+        "(airflow.kubernetes.signIn); the API server reads it when it starts: restart it after setting a new one (docs/airflow-sign-in.md)",
+    );
   }
   return Object.fromEntries([...secrets].map(([name, uses]) => [name, uses.join('; also ')]));
 }

@@ -46,6 +46,33 @@ const servicePrincipalSchema = z
     'An Entra ID application (service principal). Its secret never goes into the plan or the stack.',
   ) satisfies z.ZodType<AirflowServicePrincipal>;
 
+const groupIds = (role: string, what: string) =>
+  z
+    .array(guid())
+    .min(1, { error: `list at least one group, or leave ${role} out` })
+    .optional()
+    .describe(`Object ids of the Entra ID groups whose members get Airflow's ${role} role: ${what}.`);
+
+const signInSchema = z
+  .strictObject({
+    clientId: guid().describe('Application (client) id of the app registration people sign in with; not a secret.'),
+    tenantId: guid().optional().describe('Tenant of the app registration. Default: the tenant the stack deploys to.'),
+    roles: z
+      .strictObject({
+        Admin: z
+          .array(guid())
+          .min(1, { error: 'needs at least one group: its members administer Airflow' })
+          .describe("Object ids of the Entra ID groups whose members get Airflow's Admin role: everything, users and roles included."),
+        Op: groupIds('Op', 'run the DAG and manage connections, pools and variables'),
+        User: groupIds('User', "trigger and clear the DAG's tasks and answer a cutover approval (the approvers' groups)"),
+        Viewer: groupIds('Viewer', 'read only'),
+      })
+      .describe(
+        "Airflow roles by Entra ID group (the ID token's groups claim, which the app registration must emit), synced at every sign-in. Someone in none of these groups signs in to no access.",
+      ),
+  })
+  .describe('Entra ID sign-in to the Airflow UI.');
+
 const kubernetesSchema = z
   .strictObject({
     subnetId: armIdLike(SUBNET_ID)
@@ -82,6 +109,11 @@ const kubernetesSchema = z
       .array(guid())
       .optional()
       .describe('Object ids of Entra ID groups with cluster-admin rights. Default: none (the deployer gets Azure Kubernetes Service RBAC Cluster Admin).'),
+    signIn: signInSchema
+      .optional()
+      .describe(
+        'People sign in to the Airflow UI with Entra ID (FAB auth manager): an app registration you create (docs/airflow-sign-in.md), its client secret in the Key Vault as airflow-sign-in-client-credential, never here. Default: none, and the synth warns: nobody can sign in, and no one can answer a cutover approval through hitl.',
+      ),
     secretRotation: integerBetween(1, 1_000_000)
       .default(1)
       .describe(

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { AIRFLOW_VERSION_OF_HOST, airflowAtLeast } from '../private/airflow-versions';
 import type { AirflowSettings } from './airflow-schema';
 import { formatFieldPath, quote } from './field-path';
-import { DEFAULT_TIMEOUT_MINUTES, integerBetween, matching, TIMEOUT_MINUTES, type Named } from './rules';
+import { DEFAULT_TIMEOUT_MINUTES, GUID_PATTERN, integerBetween, matching, TIMEOUT_MINUTES, type Named } from './rules';
 import { asArray, asRecord, reportTo, type Loose, type ReportProblem } from './semantic-checks';
 import { closestMatch, listBriefly } from './suggest';
 
@@ -97,7 +97,7 @@ const approvalSchema = z
       )
       .optional()
       .describe(
-        'Airflow user names who may approve (the HITL respondents; named in the notification). At least one when approval is required.',
+        "Airflow user names who may approve (the HITL respondents; named in the notification). At least one when approval is required. With airflow.kubernetes.signIn (Entra ID), a user's name is their Entra object id (az ad user show --id <sign-in name> --query id -o tsv).",
       ),
     channel: z
       .enum(APPROVAL_CHANNELS)
@@ -256,6 +256,7 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
   }
 
   const withoutApprovers = new Map<string, { path: Path; names: string[] }>();
+  const signIn = host === 'kubernetes' && asRecord(asRecord(asRecord(plan.airflow)?.kubernetes)?.signIn) !== undefined;
   const targetKinds = new Map(asArray(plan.targetServers).map((item) => [asRecord(item)?.name, asRecord(item)?.kind]));
   const levels = (section: Loose | undefined, at: Path) => [{ section, at }, { section: planSection, at: ['cutover'] }];
   for (const { database, name, section, at } of databases) {
@@ -274,6 +275,11 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
     if (gated) checkTimeoutFitsCutover(database, at.slice(0, 2), expected, report);
 
     const approvers = given('approval', 'approvers');
+    // As resolveCutover: the database's channel, else the plan's, else hitl on this host.
+    // Plan-level approvers several databases inherit are reported once: the report keeps one problem a path and message.
+    if (signIn && (given('approval', 'channel')?.value ?? 'hitl') === 'hitl' && approvers !== undefined) {
+      checkSignInApprovers(approvers.value, approvers.path, report);
+    }
     if (required?.value !== true || (Array.isArray(approvers?.value) && approvers.value.length > 0)) continue;
     if (approvers !== undefined && !Array.isArray(approvers.value)) continue; // the shape's problem
     const path = approvers?.path ?? [...required.path.slice(0, -1), 'approvers'];
@@ -288,6 +294,22 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
       `missing: approval is required${whose} but no approver is named; list the Airflow users who may approve, e.g. approvers: [alice@contoso.com]`,
     );
   }
+}
+
+/**
+ * With Entra ID sign-in, FAB names a user by the ID token's `oid` claim, and Airflow finds a HITL
+ * respondent by that name (dags/migration_orchestration_lib/entra_sign_in.py): an approver written
+ * otherwise (an email, a UPN) could never answer.
+ */
+function checkSignInApprovers(approvers: unknown, at: Path, report: ReportProblem): void {
+  asArray(approvers).forEach((approver, index) => {
+    if (typeof approver !== 'string' || GUID_PATTERN.test(approver)) return;
+    report(
+      [...at, index],
+      `${quote(approver)} can never answer: with airflow.kubernetes.signIn an Airflow user is named by their Entra object id (FAB takes the ID token's oid claim), ` +
+        "so an approver is that GUID; find a person's with: az ad user show --id <their sign-in name> --query id -o tsv",
+    );
+  });
 }
 
 /**

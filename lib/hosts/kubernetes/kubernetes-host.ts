@@ -29,6 +29,8 @@ import { AirflowPoolsImport } from '../../private/kubernetes/pools-import';
 import { KEY_VAULT_PRIVATE_DNS_ZONE, PrivateEndpoints } from '../../private/kubernetes/private-endpoints';
 import { AIRFLOW_VERSION } from '../../private/kubernetes/versions';
 import { AirflowWorkloadIdentity } from '../../private/kubernetes/workload-identity';
+import { KubernetesSignIn, SIGN_IN_ROLES, signInRevision } from '../../private/kubernetes/sign-in';
+import { warn } from '../../core/warnings';
 import { namedOutput } from '../../private/outputs';
 import { secureDefault } from '../../private/secure-default';
 import { secretVariables } from '../../private/secret-variables';
@@ -39,7 +41,7 @@ import { SUBNET_ID, VM_SIZE } from '../../plan/rules';
 import { AIRFLOW_HOST_REQUIRED_PROPS, AirflowHostBaseProps, AirflowIdentity, IAirflowHost, SqlAccessKind } from '../airflow-host';
 import { validateNamePrefix } from '../../private/naming';
 import { checkBundleForHost } from '../../private/bundle-checks';
-import { ACTION_GROUP, ALERT_OPTIONS, PROMETHEUS_ALERT_OPTIONS, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, PASSED_ON_STRINGS, requireProps } from '../../private/prop-checks';
+import { ACTION_GROUP, ALERT_OPTIONS, PROMETHEUS_ALERT_OPTIONS, LOCK, LOG_ANALYTICS_WORKSPACE, PRIVATE_DNS_ZONE_ID, checkArmId, checkGuid, checkGuids, checkProp, IF_GIVEN, PASSED_ON_STRINGS, SYNTH_READ_STRINGS, requireProps } from '../../private/prop-checks';
 import { checkRegion } from '../../private/azure-regions';
 
 /** Executors the host supports: Celery workers (with Redis) or one pod per task (the plan's `airflow.kubernetes.executor`). */
@@ -144,6 +146,14 @@ export interface KubernetesAirflowHostProps extends AirflowHostBaseProps, Airflo
   readonly deployerPrincipalId?: string;
   /** Entra ID groups with cluster-admin rights. @default - none */
   readonly adminGroupObjectIds?: readonly string[];
+  /**
+   * People sign in to the Airflow UI with Entra ID: the FAB auth manager with an app registration
+   * you create, its client secret in `keyVault` as `airflow-sign-in-client-credential`
+   * (docs/airflow-sign-in.md), Airflow roles from Entra ID groups. A cutover's `approvers` are then
+   * the approvers' Entra object ids.
+   * @default - no sign-in: nobody can sign in to the Airflow UI (warns)
+   */
+  readonly signIn?: KubernetesSignIn;
   /** IP ranges allowed to reach the API server. @default - any (Entra ID still decides) */
   readonly authorizedIpRanges?: readonly string[];
   /**
@@ -273,6 +283,13 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       kubeloginMode: IF_GIVEN.string,
       deployerPrincipalId: IF_GIVEN.string,
       adminGroupObjectIds: PASSED_ON_STRINGS,
+      signIn: {
+        ifGiven: {
+          clientId: 'string',
+          tenantId: IF_GIVEN.string,
+          roles: { Admin: { each: 'string', listToken: 'readAtSynth' }, Op: SYNTH_READ_STRINGS, User: SYNTH_READ_STRINGS, Viewer: SYNTH_READ_STRINGS },
+        },
+      },
       authorizedIpRanges: PASSED_ON_STRINGS,
       runCommandEnabled: IF_GIVEN.boolean,
       networkPoliciesEnabled: IF_GIVEN.boolean,
@@ -287,6 +304,7 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
     checkRegion(this, 'location', props.location);
     checkGuid(this, 'deployerPrincipalId', props.deployerPrincipalId);
     checkGuids(this, 'adminGroupObjectIds', props.adminGroupObjectIds);
+    checkSignIn(this, props.signIn);
     checkArmId(this, 'keyVaultPrivateDnsZoneId', props.keyVaultPrivateDnsZoneId, PRIVATE_DNS_ZONE_ID);
     for (const prop of ['subnetId', 'databaseSubnetId', 'privateEndpointSubnetId'] as const) checkArmId(this, prop, props[prop], SUBNET_ID);
     checkProp(this, 'nodeVmSize', props.nodeVmSize, (size) => VM_SIZE.pattern.test(size), VM_SIZE.rule);
@@ -481,6 +499,16 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
       poolsImport,
       dependsOn: [database.database],
       networkPoliciesEnabled: secureDefault(this, 'networkPoliciesEnabled', props.networkPoliciesEnabled, true),
+      signIn:
+        props.signIn === undefined
+          ? undefined
+          : {
+              clientId: props.signIn.clientId,
+              tenantId: props.signIn.tenantId ?? client.tenantId,
+              roles: props.signIn.roles,
+              keyVaultUrl: props.keyVault.vaultUri,
+              revision: signInRevision(props.signIn),
+            },
     });
     this.helmRelease = release.release;
 
@@ -500,6 +528,30 @@ export class KubernetesAirflowHost extends Construct implements IAirflowHost {
    * where the stack creates what the DAG depends on.
    */
   public deployDagAfter(..._dependables: ITerraformDependable[]): void {}
+}
+
+/**
+ * The sign-in's ids are GUIDs, with a group for Admin at least; without sign-in, a warning: nobody can
+ * sign in to the Airflow UI, so no one can answer an approval through hitl either.
+ */
+function checkSignIn(scope: Construct, signIn: KubernetesSignIn | undefined): void {
+  if (signIn === undefined) {
+    warn(scope, 'migration:kubernetes:no-sign-in',
+      'no signIn: the Airflow UI gets no auth manager and the chart creates no user, so nobody can sign in to it, ' +
+        'and a cutover approval through hitl cannot be answered; give airflow.kubernetes.signIn (an Entra ID app registration, docs/airflow-sign-in.md), ' +
+        'or acknowledge where your platform configures the sign-in itself');
+    return;
+  }
+  checkGuid(scope, 'signIn.clientId', signIn.clientId);
+  checkGuid(scope, 'signIn.tenantId', signIn.tenantId);
+  for (const role of SIGN_IN_ROLES) checkGuids(scope, `signIn.roles.${role}`, signIn.roles[role]);
+  const unknown = Object.keys(signIn.roles).filter((role) => !(SIGN_IN_ROLES as readonly string[]).includes(role));
+  if (unknown.length > 0) {
+    throw new Error(`${scope.node.path}: signIn.roles has ${unknown.join(', ')}, not an Airflow role: ${SIGN_IN_ROLES.join(', ')}`);
+  }
+  if (signIn.roles.Admin.length === 0) {
+    throw new Error(`${scope.node.path}: signIn.roles.Admin lists no group: name at least one Entra ID group whose members administer Airflow`);
+  }
 }
 
 /** The given environment for the pods, without what the webhook sets; credentials are refused. */

@@ -20,6 +20,7 @@ import { GeneratedSecrets } from './generated-secrets';
 import { MigrationJobReset } from './migration-job-reset';
 import { AirflowNetworkPolicies } from './network-policies';
 import { AirflowPoolsImport } from './pools-import';
+import { SignInConfig } from './sign-in';
 import { AIRFLOW_CHART } from './versions';
 import { requireTerraformVersion } from '../terraform-version';
 
@@ -59,6 +60,8 @@ export interface AirflowReleaseProps {
   readonly dependsOn: readonly ITerraformDependable[];
   /** Whether the namespace gets the least-privilege ingress policies ({@link AirflowNetworkPolicies}). */
   readonly networkPoliciesEnabled: boolean;
+  /** Entra ID sign-in to the Airflow UI. @default - none */
+  readonly signIn?: SignInConfig;
 }
 
 /** The database alias PgBouncer's config declares. */
@@ -165,6 +168,7 @@ export class AirflowRelease extends Construct {
       replicas: props.replicas,
       celeryWorkers: props.celeryWorkers,
       poolsImport: props.poolsImport.jobValues,
+      signIn: props.signIn,
     });
     if (props.networkPoliciesEnabled) {
       this.networkPolicies = new AirflowNetworkPolicies(this, 'NetworkPolicies', { provider, namespace: namespaceName, values: this.values });

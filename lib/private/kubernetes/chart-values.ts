@@ -1,6 +1,7 @@
 import type { AirflowExecutor } from '../../hosts/kubernetes/kubernetes-host';
 import type { PoolsImportJobValues } from './pools-import';
 import { POSTGRES_ROOT_CA_BUNDLE } from './postgres-root-cas';
+import { SIGN_IN_AUTH_MANAGER, SIGN_IN_REVISION_ANNOTATION, SignInConfig, signInWebserverConfig } from './sign-in';
 import { AIRFLOW_VERSION } from './versions';
 
 /**
@@ -93,6 +94,10 @@ export interface AirflowChartValues {
   readonly apiServer: ReplicatedComponentValues & {
     readonly defaultUser: { readonly enabled: false };
     readonly podDisruptionBudget: PodDisruptionBudgetValues;
+    /** With sign-in: the `webserver_config.py` the chart mounts into the API server (FAB reads it at start). */
+    readonly apiServerConfig?: string;
+    /** With sign-in: the settings' revision, which rolls the API server when they change. */
+    readonly podAnnotations?: Readonly<Record<string, string>>;
   };
   /** Airflow 2's webserver section; its default user is switched off too, whatever the chart reads. */
   readonly webserver: { readonly defaultUser: { readonly enabled: false } };
@@ -211,6 +216,8 @@ export interface AirflowChartValuesInput {
   readonly celeryWorkers: number;
   /** What the database-migration job runs and mounts to import the pools. */
   readonly poolsImport: PoolsImportJobValues;
+  /** Entra ID sign-in to the Airflow UI. @default - none: no auth manager configured, nobody signs in */
+  readonly signIn?: SignInConfig;
 }
 
 /** The chart values of the Kubernetes host. */
@@ -265,14 +272,21 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     },
     triggerer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.triggerer, input.replicas), enabled: true },
     dagProcessor: { enabled: true, replicas: 1 },
-    // No admin/admin user: people sign in through whatever auth the platform team configures.
-    apiServer: { ...component(AIRFLOW_SERVICE_ACCOUNTS.apiServer, input.replicas), defaultUser: { enabled: false }, podDisruptionBudget },
+    // No admin/admin user: people sign in with Entra ID (signIn), or through whatever auth the platform team configures.
+    apiServer: {
+      ...component(AIRFLOW_SERVICE_ACCOUNTS.apiServer, input.replicas),
+      defaultUser: { enabled: false },
+      podDisruptionBudget,
+      ...(input.signIn === undefined
+        ? {}
+        : { apiServerConfig: signInWebserverConfig(input.signIn), podAnnotations: { [SIGN_IN_REVISION_ANNOTATION]: input.signIn.revision } }),
+    },
     webserver: { defaultUser: { enabled: false } },
     dags: { persistence: { enabled: false }, gitSync: { enabled: false } },
     volumes: [input.dagVolume],
     volumeMounts: [{ name: input.dagVolume.name, mountPath: DAGS_MOUNT_PATH, readOnly: true }],
     airflowPodAnnotations: { [DAG_BUNDLE_HASH_ANNOTATION]: input.dagBundleHash, ...secretsGeneration },
-    env: Object.entries(input.environment).map(([name, value]) => ({ name, value })),
+    env: Object.entries({ ...input.environment, ...(input.signIn === undefined ? {} : signInEnvironment()) }).map(([name, value]) => ({ name, value })),
     // Helm hooks would run after `wait` gives up; the chart's install guide (docs/helm-chart/index.rst)
     // says to turn them off with --wait.
     // The release waits for the job after the Deployments and StatefulSets, and fails if it is gone by
@@ -283,4 +297,13 @@ export function airflowChartValues(input: AirflowChartValuesInput): AirflowChart
     createUserJob: { useHelmHooks: false },
     config: { core: { load_examples: 'False' } },
   };
+}
+
+/**
+ * With sign-in, every Airflow process (the API server, and the CLI and `airflow db migrate`, which
+ * load the auth manager too) uses the FAB auth manager of the DAG package, importable from the DAG
+ * folder every Airflow container mounts.
+ */
+function signInEnvironment(): Record<string, string> {
+  return { AIRFLOW__CORE__AUTH_MANAGER: SIGN_IN_AUTH_MANAGER, PYTHONPATH: DAGS_MOUNT_PATH };
 }
