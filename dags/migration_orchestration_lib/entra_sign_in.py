@@ -14,7 +14,7 @@ Approvals through `hitl`: Airflow 3.3 lets a user answer a request only where th
 `is_authorized_hitl_task` finds them among its `assigned_users`, by default comparing the user's
 *id*, which for FAB is the number of its `ab_user` row (given at the first sign-in, known to no
 plan). `EntraIdAuthManager` also accepts the user's name, the Entra object id, which the plan's
-`approvers` hold and the DAG's `approver_of` matches the responder by.
+`approvers` hold and `cutover_hitl.approver_of` matches the responder by.
 """
 from __future__ import annotations
 
