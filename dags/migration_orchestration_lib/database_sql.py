@@ -156,6 +156,12 @@ class DatabaseSql:
         endpoint, sql, purpose = self._freeze(database, marker, earlier_markers)
         return self._source_unless_hidden(database, statements.parse_database_state(self._run(endpoint, sql, purpose)), purpose)
 
+    def await_freeze(self, database: DatabaseMigration) -> None:
+        """The freeze submitted under this key prefix, awaited by key: StepPending while it runs, `SqlOperationFailed`
+        where it failed. What it found is not read: the reads after it do (a source hidden from the login asked about
+        there, `_source_unless_hidden`, not as a wait for a freeze that has ended)."""
+        self._run(*self._freeze(database))
+
     def freeze_submitted(self, database: DatabaseMigration) -> bool:
         """Whether the freeze was submitted under this key prefix: by its task's try (it may still be running)."""
         endpoint, sql, purpose = self._freeze(database)

@@ -201,9 +201,9 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
             sql = DatabaseSql(ctx.services.sql_access, prefix)
             if sql.freeze_submitted(ctx.database):
                 try:
-                    sql.freeze_source(ctx.database)  # its run, by key; StepPending while it runs: the rollback pokes again
-                except (SqlOperationFailed, SourceHidden):
-                    pass  # it ended without freezing, or the source is hidden: the reads below see it, or say so
+                    sql.await_freeze(ctx.database)  # its run, by key; StepPending while it runs: the rollback pokes again
+                except SqlOperationFailed:
+                    pass  # it ended without freezing: the reads below see the source as it is (or hidden, say so)
                 except StepPending as pending:  # at timeoutMinutes, the rollback-failed event says it: a person acts on it
                     raise StepPending(FREEZE_IN_FLIGHT % (ctx.database.source_database, task, pending)) from None
 

@@ -382,3 +382,33 @@ def test_in_a_rehearsal_a_cutover_let_go_alongside_another_begins_at_its_place_n
     assert [(c["began"], c["ended"]) for c in cutovers["b"]] == [("2026-12-05T21:00:00Z", "2026-12-05T21:30:00Z")]
     if began is not None:
         assert [(c["began"], c["ended"]) for c in cutovers["a"]] == [(began, "2026-12-05T22:00:00Z")]
+
+
+def test_another_databases_source_hidden_from_the_login_counts_as_a_cutover_in_progress(rehearsal_world):
+    """cutover.maxConcurrent 1; b's migration replicates, b's freeze is the DAG's (its record is there), and the source
+    server was hardened since: public's VIEW ANY DATABASE revoked, the DAG's login owning Sales (a's source) alone, so
+    master's sys.databases shows it no row of Hr (b's source, `SourceHidden`). Whether b's source is frozen cannot be
+    read: b's cutover may be in progress, and a waits for a place rather than freezing beside it (nor fails on b's
+    source). SQL runs on the rehearsal world's SQL Server; DMS, the records and the clock are this file's."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN, RehearsalConnections, seed_world
+    from migration_orchestration_lib.services import sql_access_for
+    from migration_rehearsal.sql_world import SqlEngine
+    from migration_rehearsal.world import World
+
+    plan = two_gated_databases()
+    world = World(str(rehearsal_world))
+    seed_world(world, plan)
+    world.update_database("sql01", "Hr", readOnly=True)  # b's freeze (hidden from the login from now on)
+    world.revoke_view_any_database_from_public("sql01")
+    world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["CONTROL"], "Hr": ["CONTROL"]})
+    world.update_database("sql01", "Sales", owner=REHEARSAL_LOGIN)  # a's source stays readable: its owner sees its row
+    sql = sql_access_for(plan, RehearsalConnections(plan), lambda: None, {}, driver=SqlEngine(world))
+    services = Services(plan, sql)
+    services.records.put("migration_cutover_admitted__contoso-sql__b", "2026-12-05T21:00:00Z")  # 60 minutes ago
+    services.records.put(source_freeze.record_key(plan.database("b")), json.dumps({"readOnly": False, "userAccess": "MULTI_USER"}))
+    ctx = StepContext(plan, plan.database("a"), {"run_id": "r1", "ti": TaskInstance("a")}, Timing.for_environment({}), "freeze_source", _services=services)
+
+    with pytest.raises(StepPending, match=re.escape("1 cutover(s) in progress (cutover.maxConcurrent 1)")):
+        steps.freeze_source(ctx)
+    assert not world.database("sql01", "Sales")["readOnly"], "a froze beside b's cutover, beyond cutover.maxConcurrent"
+    assert "migration_cutover_admitted__contoso-sql__a" not in services.records

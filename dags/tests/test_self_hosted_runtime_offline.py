@@ -91,6 +91,25 @@ def offline_as_the_freeze_is_submitted(monkeypatch, outage):
     monkeypatch.setattr(DatabaseSql, "freeze_source", freeze_source)
 
 
+def run_with_the_freeze_queued(rehearsal_world, monkeypatch, on_rollback_poke):
+    """One database (`db`, online) through Data Factory, run to its end: the runtime goes offline as freeze_source
+    submits its freeze; after each poke of the rollback `on_rollback_poke(rollback_pokes, outage, world)`, where
+    `rollback_pokes` lists the freeze's runs at each poke so far. Returns world, outage, run, rollback_pokes, states."""
+    dag, world = setup(rehearsal_world, "dataFactory", mode="online")
+    outage = Outage(world, monkeypatch)
+    offline_as_the_freeze_is_submitted(monkeypatch, outage)
+    rollback_pokes = []
+
+    def observe(task_id):
+        outage.observe(task_id)
+        if task_id == "db.rollback":
+            rollback_pokes.append(runs_of(world, "freeze"))
+            on_rollback_poke(rollback_pokes, outage, world)
+
+    run = RunDriver(dag, observe)
+    return world, outage, run, rollback_pokes, run.run_database("db")
+
+
 def frozen_without_an_event_saying_so(world, rows):
     """The source frozen while the latest event of the database says neither that it is frozen nor that a freeze may
     still land (a person would look for nothing)."""
@@ -107,21 +126,12 @@ def test_a_freeze_queued_on_an_offline_runtime_is_awaited_by_the_rollback_and_un
     while it waits, or the rollback gives up at timeoutMinutes (rollback-failed), saying the freeze may still land and to
     clear it once the runtime is online; cleared so, it undoes the freeze. Was: the rollback-failed event said only "SQL
     operation ...:freeze is running on sql01", nothing of the source it may freeze nor of what to do."""
-    dag, world = setup(rehearsal_world, "dataFactory", mode="online")
-    outage = Outage(world, monkeypatch)
-    offline_as_the_freeze_is_submitted(monkeypatch, outage)
-    observe = outage.observe
-    rollback_pokes = []
+    def the_runtime_comes_back_while_the_rollback_waits(rollback_pokes, outage, world):
+        if back == "while the rollback waits" and len(rollback_pokes) == 3:
+            outage.end()
 
-    def the_runtime_comes_back_while_the_rollback_waits(task_id):
-        observe(task_id)
-        if task_id == "db.rollback":
-            rollback_pokes.append(runs_of(world, "freeze"))
-            if back == "while the rollback waits" and len(rollback_pokes) == 3:
-                outage.end()
-
-    run = RunDriver(dag, the_runtime_comes_back_while_the_rollback_waits)
-    states = run.run_database("db")
+    world, outage, run, rollback_pokes, states = run_with_the_freeze_queued(
+        rehearsal_world, monkeypatch, the_runtime_comes_back_while_the_rollback_waits)
 
     assert states["db.freeze_source"] == "failed" and "timeoutMinutes (720) passed while waiting" in run.errors["db.freeze_source"]
     assert rollback_pokes[0] == [("%s:db:freeze_source:1:freeze" % run.run_id, "InProgress", ["Queued"])], rollback_pokes
@@ -150,6 +160,47 @@ def test_a_freeze_queued_on_an_offline_runtime_is_awaited_by_the_rollback_and_un
     assert run.outcome("db") == "rolled_back"
     rows = events(events_file)
     assert (rows[-1]["Phase"], rows[-1]["Status"]) == ("rollback", "RolledBack") and "writable again" in rows[-1]["Message"]
+
+
+def test_a_freeze_in_flight_that_lands_on_a_source_hidden_from_the_login_leaves_the_rollback_to_a_person(
+        rehearsal_world, monkeypatch, events_file):
+    """The rollback waits for the freeze queued on the offline runtime (`rollback._await_freezes_in_flight`); meanwhile
+    the source server is hardened (public's VIEW ANY DATABASE revoked, the DAG's login left with rights in Sales alone),
+    so once the runtime is back the queued freeze sees no row of Sales and skips it, and what it did cannot be read
+    (`SourceHidden`). The rollback stops waiting (the freeze has ended, whatever it found) and reads on: the source hidden, with the DAG's
+    record of its access before the freeze there, it fails for a person, naming the login and the grant, the source
+    left as it is and the record kept; never "rolled back" over a source it could not read. Granted, the rollback
+    cleared ends with the source writable and the record cleared."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+
+    def hardened_then_the_runtime_comes_back_while_the_rollback_waits(rollback_pokes, outage, world):
+        if len(rollback_pokes) == 2:
+            world.world.revoke_view_any_database_from_public("sql01")
+            world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["CONTROL"]})
+            outage.end()
+
+    world, _, run, _, states = run_with_the_freeze_queued(
+        rehearsal_world, monkeypatch, hardened_then_the_runtime_comes_back_while_the_rollback_waits)
+
+    assert states["db.freeze_source"] == "failed" and states["db.rollback"] == "failed", run.errors
+    assert runs_of(world, "freeze") == [("%s:db:freeze_source:1:freeze" % run.run_id, "Succeeded", ["Succeeded"])]
+    error = run.errors["db.rollback"]
+    assert "has not ended" not in error, "the freeze ended: the rollback waits for it no more"
+    assert "source database Sales left as it is (frozen, where the DAG froze it)" in error, error
+    assert "login rehearsal no row for it" in error and "GRANT VIEW ANY DATABASE TO [%s]" % REHEARSAL_LOGIN in error, error
+    assert world.source_writable(), "the queued freeze skipped the source it could not see"
+    assert record(rehearsal_world) not in (None, ""), "the record of the source's access kept for the rollback cleared"
+    rows = events(events_file)
+    assert (rows[-1]["Phase"], rows[-1]["Status"]) == ("rollback", "Failed"), rows[-1]
+    # it waited for the freeze while the freeze ran, no longer: the read asking whether the login sees every row is the
+    # rollback's own (was: a wait naming freeze-visibility, saying the freeze had not ended when it had)
+    waits = [row["Message"] for row in rows if (row["Phase"], row["Status"]) == ("rollback", "Running") and "has not ended" in row["Message"]]
+    assert waits and all(":db:freeze_source:1:freeze is running on sql01" in wait for wait in waits), waits
+
+    world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW ANY DATABASE"], {"Sales": ["CONTROL"]})
+    assert run.clear_task("db", "rollback") == "success", run.errors
+    assert world.source_writable() and record(rehearsal_world) == ""
+    assert run.outcome("db") == "rolled_back"
 
 
 def test_a_source_frozen_when_the_runtime_goes_offline_stays_frozen_until_it_is_back_then_the_rollback_frees_it(
