@@ -406,11 +406,15 @@ def test_every_logger_of_the_package_takes_secrets_out(caplog):
     """Was: `dms_gateway` logged DMS's answer to a create as it came, with a server's error text quoting the
     source login's password (seen through Data Factory, where the create happens on a later poke)."""
     import importlib
+    import importlib.util
     import pkgutil
 
     import migration_orchestration_lib
 
     for module in pkgutil.iter_modules(migration_orchestration_lib.__path__):
+        # The Kubernetes host's API server alone imports entra_sign_in, and only it has FAB 3 (not Data Factory's 2.6.3).
+        if module.name == "entra_sign_in" and importlib.util.find_spec("airflow.providers.fab") is None:
+            continue
         importlib.import_module("migration_orchestration_lib." + module.name)
     names = [name for name in logging.root.manager.loggerDict if name.startswith("migration_orchestration_lib.")]
     assert "migration_orchestration_lib.dms_gateway" in names, names
