@@ -89,6 +89,8 @@ export { HostDagStorage } from './hosts/host-dag-storage';
 export type { DagStorageSettings, HostDagStorageProps } from './hosts/host-dag-storage';
 export { KUBELOGIN_MODES, kubeloginModeFromEnvironment, KubernetesAirflowHost } from './hosts/kubernetes/kubernetes-host';
 export type { AirflowExecutor, KubeloginMode, KubernetesAirflowHostProps } from './hosts/kubernetes/kubernetes-host';
+export { SIGN_IN_ROLES } from './hosts/kubernetes/kubernetes-sign-in';
+export type { KubernetesSignIn, SignInRole, SignInRoles } from './hosts/kubernetes/kubernetes-sign-in';
 export { DataFactoryAirflowHost } from './hosts/data-factory-host';
 export type { AirflowAlertOptions, DataFactoryAirflowHostProps, DataFactoryEnvironment } from './hosts/data-factory-host';
 export { FabricAirflowHost } from './hosts/fabric/fabric-airflow-host';
