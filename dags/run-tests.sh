@@ -75,11 +75,7 @@ for environment in "${environments[@]}"; do
   fi
   skip="DAGS_SKIP_${marker^^}"
   if [[ "${!skip:-0}" != "1" ]]; then
-    workers=()
-    # Data Factory's run is the longest marker run and waits more than half its time (CPU 247 s of 567 s alone):
-    # two workers overlap its waits, as the first run's three do.
-    [[ "$marker" != airflow26 ]] || workers=(-n 2 --dist worksteal)
-    run_version "Apache Airflow $airflow" "$repo_root/$venv" "$python_version" "$dags_dir/$requirements" tests -m "$marker" "${workers[@]}"
+    run_version "Apache Airflow $airflow" "$repo_root/$venv" "$python_version" "$dags_dir/$requirements" tests -m "$marker"
   fi
 done
 wait
