@@ -177,8 +177,7 @@ function plainCommand(command: string): string {
 
 /** The commands `npm test` runs (scripts/test-all.sh): the build, the steps, the background step. */
 function testAllCommands(script: string): string[] {
-  const build = /^npm run -s build$/m.test(script) ? ['npm run -s build'] : [];
-  return [...build, ...[...script.matchAll(/^\s*(?:background_step=)?"[^"|]+\|([^"]+)"/gm)].map((match) => match[1])].map(plainCommand);
+  return [...script.matchAll(/^\s*(?:(?:build|background)_step=)?"[^"|]+\|([^"]+)"/gm)].map((match) => plainCommand(match[1]));
 }
 
 /** The README's `npm test` table: each row's command, and the step count its summary line gives. */
