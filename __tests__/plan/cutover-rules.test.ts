@@ -19,11 +19,13 @@ const PLAN_WINDOW = `    - timeZone: Europe/Berlin     # local wall time, daylig
 `;
 const DATABASE_2_APPROVAL = `      approval:
         required: true
-        approvers: [alice@contoso.com]`;
+        approvers: [5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60]`;
+/** The example's Airflow section: the Kubernetes host's sign-in, which its approval through hitl needs. */
+const EXAMPLE_AIRFLOW = /^airflow:\n(?: .*\n)+/m;
 const DATABASE_3_WINDOWS = '      windows:                  # replaces';
 
 /** The example with `replace` applied (each pair must match once). */
-function exampleWith(...replace: [string, string][]): string {
+function exampleWith(...replace: [string | RegExp, string][]): string {
   return replace.reduce((text, [from, to]) => {
     if (text.split(from).length !== 2) throw new Error(`not exactly once in the example: ${from}`);
     return text.replace(from, to);
@@ -144,7 +146,7 @@ describe('windows', () => {
 
 describe('approval', () => {
   test('required without approvers, on the database', () => {
-    const text = exampleWith(['        approvers: [alice@contoso.com]', '        approvers: []']);
+    const text = exampleWith(['        approvers: [5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60]', '        approvers: []']);
     expect(errorLines(text)).toEqual([
       `plan:${positionOf(text, 'approvers: []')} databases[1].cutover.approval.approvers: missing: approval is required but no approver is named; list the Airflow users who may approve, e.g. approvers: [alice@contoso.com]`,
     ]);
@@ -165,7 +167,7 @@ describe('approval', () => {
     ['fabric', `airflow:\n  host: fabric\n  fabric:\n    capacityId: ${CAPACITY_ID}\n    ${SERVICE_PRINCIPAL}\n`, '2.10.5'],
   ])('hitl on host %s, whose Airflow cannot ask', (host, airflow, version) => {
     const text = exampleWith(
-      ['sourceServers:\n', `${airflow}\nsourceServers:\n`],
+      [EXAMPLE_AIRFLOW, airflow],
       [DATABASE_2_APPROVAL, `${DATABASE_2_APPROVAL}\n        channel: hitl`],
     );
     expect(errorLines(text)).toEqual([
@@ -175,7 +177,7 @@ describe('approval', () => {
 
   test('an unknown host named like an Object.prototype member is only the host problem (the hitl rule used to throw on it)', () => {
     const text = exampleWith(
-      ['sourceServers:\n', 'airflow:\n  host: toString\n\nsourceServers:\n'],
+      [EXAMPLE_AIRFLOW, 'airflow:\n  host: toString\n'],
       [DATABASE_2_APPROVAL, `${DATABASE_2_APPROVAL}\n        channel: hitl`],
     );
     expect(errorLines(text)).toEqual([

@@ -109,7 +109,7 @@ describe('the example (examples/cutover-windows.yaml)', () => {
       database_2: {
         windows: [BERLIN_SATURDAY],
         expectedMinutes: 45,
-        approval: { required: true, approvers: ['alice@contoso.com'], channel: 'hitl' },
+        approval: { required: true, approvers: ['5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60'], channel: 'hitl' },
       },
       database_3: {
         windows: [{ timeZone: 'America/New_York', days: ['Sun'], start: '01:00', durationMinutes: 240 }],
