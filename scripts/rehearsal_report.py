@@ -31,6 +31,9 @@ from migration_orchestration_lib.rehearsal import world_server_name  # noqa: E40
 from migration_orchestration_lib.step_context import CAPACITY_AT_HORIZON, START_MIGRATION_TASK, WAITING_FOR_CAPACITY  # noqa: E402
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Every outcome `outcome` gives; the databases table and the outcome counts are as wide as the longest.
+OUTCOMES = ("migrated", "waiting", WAITING_FOR_CAPACITY, "rolled_back", "not_started", "failed", "interrupted")
+OUTCOME_WIDTH = max(len(kind) for kind in OUTCOMES)
 
 def alerts_raised(events: List[Dict[str, Any]], plan_name: str) -> List[Tuple[str, str, str, str]]:
     """The events contract's alert of each event (its status's, or its phase's), once per alert, database and message."""
@@ -91,7 +94,7 @@ def outcome_lines(summary: Dict[str, Dict[str, Any]]) -> List[str]:
     lines = ["Migrated: %d of %d databases" % (migrated, len(summary))]
     for kind in ("migrated",) + tuple(sorted(set(by_outcome) - {"migrated"})):
         if kind in by_outcome:
-            lines.append(f"  {kind:<12} {len(by_outcome[kind]):>3}  {', '.join(by_outcome[kind])}{OUTCOME_NOTES.get(kind, '')}")
+            lines.append(f"  {kind:<{OUTCOME_WIDTH}} {len(by_outcome[kind]):>3}  {', '.join(by_outcome[kind])}{OUTCOME_NOTES.get(kind, '')}")
     return lines
 
 
@@ -222,7 +225,7 @@ def main(argv: List[str]) -> int:
     for name, entry in summary.items():
         note = {"waiting": " (replicating: waiting for the next window)",
                 WAITING_FOR_CAPACITY: " (%s)" % capacity_at_horizon(events, name)}.get(entry["outcome"], "")
-        print(f"  {name:<24} {entry['outcome']:<12} target {entry['target']:<10} source {entry['source']:<10} DMS {entry['migration']}{note}")
+        print(f"  {name:<24} {entry['outcome']:<{OUTCOME_WIDTH}} target {entry['target']:<10} source {entry['source']:<10} DMS {entry['migration']}{note}")
     notifications = alerts_raised(events, plan.name)
     if notifications:
         print("\nAlerts an operator would get (README, Monitoring; once per alert, database and message)")

@@ -276,3 +276,27 @@ def test_a_database_cut_short_by_a_killed_worker_is_interrupted_not_failed(tmp_p
 
     done, outcomes = report_of_events(tmp_path, cut_short + failed, "failed")
     assert outcomes == {"database_1": "failed", "database_2": "failed", "database_3": "not_started"}
+
+
+def test_the_databases_table_and_the_outcome_counts_keep_their_columns_for_the_longest_outcome(tmp_path):
+    """`waiting_for_capacity` (20 characters) beside shorter outcomes: each row's `target` column, and each count, begins
+    where every other row's does. Was: the outcome column 12 wide, so a row of waiting_for_capacity pushed its target,
+    source and DMS columns (and its count) 8 characters right of the others'."""
+    capacity = ("waiting for capacity on source server sql01 when the rehearsal ended at its horizon 2026-12-07T00:00:00Z "
+                "(MIGRATION_SIMULATE_UNTIL): 1 migration(s) running or canceling in DMS from source server sql01 "
+                "(concurrency.maxMigrationsPerSourceServer 1), held by database_1")
+    rows = [("database_1", "await_cutover", "Rejected", "rejected"), ("database_2", "start_migration", "Running", capacity),
+            ("database_3", "rollback", "RolledBack", "rolled back")]
+    (tmp_path / "events.jsonl").write_text("".join(
+        json.dumps({"Database": database, "Phase": phase, "Status": status, "Message": message}) + "\n"
+        for database, phase, status, message in rows))
+    (tmp_path / "result.json").write_text(json.dumps({"run_id": "r", "state": "success", "tasks": {}}))
+    done = run_report("--events", str(tmp_path / "events.jsonl"), "--result", str(tmp_path / "result.json"),
+                      "--plan", str(PLANS_DIR / "three_databases.json"), "--world", str(tmp_path / "empty-world"))
+    assert "Traceback" not in done.stderr, done.stderr
+    table = [line for line in done.stdout.splitlines() if line.startswith("  database_") and " target " in line]
+    assert [line.split()[1] for line in table] == ["waiting", "waiting_for_capacity", "rolled_back"], table
+    assert len({line.index(" target ") for line in table}) == 1, "\n".join(table)
+    counts = done.stdout.split("\nMigrated: 0 of 3 databases\n")[1].splitlines()[:3]
+    assert sorted(line.split()[0] for line in counts) == ["rolled_back", "waiting", "waiting_for_capacity"], counts
+    assert len({line.index(" 1  database_") for line in counts}) == 1, "\n".join(counts)
