@@ -103,7 +103,7 @@ OUTCOME_NOTES = {
                " place before the rehearsal's horizon, MIGRATION_SIMULATE_UNTIL)",
     "not_started": " (never started in this run)",
     WAITING_FOR_CAPACITY: " (not started: no place in DMS, concurrency, before the rehearsal's horizon,"
-                          " MIGRATION_SIMULATE_UNTIL; the databases holding it still replicate)",
+                          " MIGRATION_SIMULATE_UNTIL; the migrations holding it still run)",
     "interrupted": " (cut short where the worker was killed, no failure of its own: run again with the same --world to"
                    " continue)",
 }

@@ -321,25 +321,31 @@ class MigrationTask(BaseSensorOperator):
     def _wait_for_capacity(self, ctx: StepContext, full: CapacityWait, first: datetime) -> None:
         """Waits for a place in DMS as for anything else (`_wait`). In a rehearsal (a clock with a horizon), where only
         time can free a place (every one held by databases of the plan waiting at their gates, or whose tasks in this
-        run have ended: replicating, rejected at every window, left by a rollback), the simulated clock drives the wait:
-        it counts as waiting, not on its way to its gate (other gates go on meanwhile, the clock jumps), and at the
-        horizon the database ends not started, nothing failed (skipped, `WAITING_FOR_CAPACITY`), rather than poking
-        until its real `timeoutMinutes` (a rehearsal ran ~12 h so)."""
+        run have ended: replicating, rejected at every window, left by a rollback; or by migrations of no database of
+        the plan, another plan's or a person's, which the world's DMS moves on only when they are read, and no task of
+        the run reads them), the simulated clock drives the wait: it counts as waiting, not on its way to its gate
+        (other gates go on meanwhile, the clock jumps), and at the horizon the database ends not started, nothing
+        failed (skipped, `WAITING_FOR_CAPACITY`), rather than poking until its real `timeoutMinutes` (a rehearsal ran
+        ~12 h so). Each poke still reads DMS: a place freed by hand meanwhile admits it."""
         clock = ctx.services.clock
         horizon = clock.horizon()
         if horizon is None:
             return self._wait(ctx, str(full), first)
-        if full.unplanned or not self._only_time_frees(ctx, full.holders):
+        if not self._only_time_frees(ctx, full.holders):
             clock.goes_on(self.database_name)  # on its way: the clock waits for it (a holder's progress may free a place)
         else:
             clock.wait(self.database_name, None)
             if clock.now() >= horizon:
                 clock.release(self.database_name)
+                held = ["%s (replicating in DMS, no cutover of theirs before the horizon)" % ", ".join(full.holders)] if full.holders else []
+                if full.unplanned:
+                    held.append("%d migration(s) of no database of the plan (another plan's or a person's: nothing in a "
+                                "rehearsal ends them)" % full.unplanned)
                 message = (
-                    "waiting for capacity on %s %s at its horizon %s (MIGRATION_SIMULATE_UNTIL): %s, held by %s "
-                    "(replicating in DMS, no cutover of theirs before the horizon); %s was not started"
+                    "waiting for capacity on %s %s at its horizon %s (MIGRATION_SIMULATE_UNTIL): %s, held by %s; "
+                    "%s was not started"
                     % (full.where, CAPACITY_AT_HORIZON, iso_utc(horizon), str(full).split(": ", 1)[-1],
-                       ", ".join(full.holders) or "-", ctx.database.source_database))
+                       " and ".join(held) or "-", ctx.database.source_database))
                 self._emit(ctx, "Running", message, first)
                 ctx.task_instance.xcom_push(key=OUTCOME_KEY, value=WAITING_FOR_CAPACITY)
                 raise AirflowSkipException(message)

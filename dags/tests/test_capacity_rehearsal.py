@@ -36,6 +36,16 @@ def bounded_waits(monkeypatch):
     return pokes
 
 
+def last_words(tmp_path, database):
+    """The message of the database's last event, a start_migration Running, in a run that wrote no Failed or RolledBack
+    event (MIGRATION_REHEARSAL_EVENTS_FILE: tmp_path / events.jsonl)."""
+    seen = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert not [e for e in seen if e["Status"] in ("Failed", "RolledBack")]
+    last = [e for e in seen if e["Database"] == database][-1]
+    assert (last["Phase"], last["Status"]) == ("start_migration", "Running"), last
+    return last["Message"]
+
+
 def capacity_plan():
     """first and second on sql01, one migration at a time from it; first needs an approval in Saturday's window,
     second none. second is gated too: a database waiting for capacity is no longer on its way to its gate for the
@@ -68,14 +78,10 @@ def test_a_wait_for_capacity_held_by_a_database_rejected_at_every_window_ends_at
     assert tasks["second.start_migration"] == "skipped" and tasks["second.rollback"] == "skipped", tasks
     assert tasks["first.await_cutover"] == "skipped" and tasks["run_outcome"] == "success", tasks
     assert bounded_waits["second.start_migration"] < 20, bounded_waits  # a few pokes, not real hours
-    seen = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
-    assert not [e for e in seen if e["Status"] in ("Failed", "RolledBack")]
-    last = [e for e in seen if e["Database"] == "second"][-1]
-    assert (last["Phase"], last["Status"]) == ("start_migration", "Running"), last
-    assert last["Message"].startswith(
+    assert last_words(tmp_path, "second").startswith(
         "waiting for capacity on source server sql01 when the rehearsal ended at its horizon 2026-12-07T00:00:00Z "
         "(MIGRATION_SIMULATE_UNTIL): 1 migration(s) running or canceling in DMS from source server sql01 "
-        "(concurrency.maxMigrationsPerSourceServer 1), held by first"), last["Message"]
+        "(concurrency.maxMigrationsPerSourceServer 1), held by first")
     report, summary = report_of(document, state, tasks, rehearsal_world, tmp_path)
     assert report.returncode == 1, report.stdout + report.stderr
     assert {name: entry["outcome"] for name, entry in summary["databases"].items()} == {
@@ -84,3 +90,72 @@ def test_a_wait_for_capacity_held_by_a_database_rejected_at_every_window_ends_at
     assert "DMS none (waiting for capacity on source server sql01 when the rehearsal ended)" in report.stdout, report.stdout
     assert "\nRun: success\nMigrated: 0 of 2 databases\n" in report.stdout, report.stdout
     assert "The run succeeded in Airflow, but nothing migrated: the rehearsal exits 1" in report.stdout
+
+
+def start_a_migration_by_hand(directory):
+    """A person's online migration of sql01's `Hr` into `HrByHand` on mi-prod, a target no database of the plan names,
+    through the plan's migration service, in flight (InProgress: replicating until someone cuts it over). Returns its
+    operation id."""
+    from migration_orchestration_lib import rehearsal
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.migration_request import build_migration_request
+    from migration_orchestration_lib.plan import parse_plan
+    from migration_rehearsal.world import World
+
+    document = plan_with_databases([database_entry("by_hand", "Hr", target_database="HrByHand")])
+    document["name"] = "by-hand"
+    theirs = parse_plan(document)
+    database = theirs.database("by_hand")
+    services = rehearsal.rehearsal_services(theirs)
+    into = MigrationTarget.of(theirs, database)
+    started = services.dms.start(
+        into, database.source_database,
+        lambda: build_migration_request(theirs, database, services.dms.migration_service_id, services.connections))
+    for _ in range(3):  # every read moves the simulated DMS one step on
+        services.dms.current_migration(into)
+    [status] = [m["migrationStatus"] for record in World(str(directory)).snapshot()["databaseMigrations"].values()
+                for m in record["operations"] if m["migrationOperationId"] == started.migration_operation_id]
+    assert status == "InProgress", status
+    return started.migration_operation_id
+
+
+def test_a_wait_for_capacity_held_by_a_migration_of_no_plan_database_ends_at_the_horizon(rehearsal_world, monkeypatch, tmp_path):
+    """The one place of the migration service (`concurrency.maxMigrationsPerService` 1) is held by a person's migration
+    into a target the plan does not name: the world's DMS moves a migration on only when it is read, and no task of the
+    run reads that one, so nothing in the rehearsal frees the place. The wait runs on the simulated clock and ends at
+    the horizon, `waiting_for_capacity`, its message naming the migration of no plan database. Was: it poked on the
+    real clock until the database's real `timeoutMinutes` (720: 12 hours), each poke an event (here the driver's
+    MAX_POKES stops it: start_migration failed). The real tasks through `task_driver`, the report in this process."""
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+    from task_driver import RunDriver
+    from test_rehearsal_scripts import run_report  # the report in this process (a process of its own imports Airflow again)
+
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-07T00:00:00Z")
+    start_a_migration_by_hand(rehearsal_world)
+    document = plan_with_databases([database_entry("crm", "Crm")])
+    document["concurrency"]["maxMigrationsPerService"] = 1
+    pokes = []
+    driver = RunDriver(build_dag(parse_plan(document), {"MIGRATION_DRY_RUN": "1"}), observe=pokes.append)
+    states = driver.run_database("crm")
+
+    assert states["crm.start_migration"] == "skipped" and states["crm.rollback"] == "skipped", (states, driver.errors)
+    assert pokes.count("crm.start_migration") < 5, len(pokes)  # a poke or two, not real hours
+    assert driver.xcom[("crm.start_migration", "outcome")] == "waiting_for_capacity"
+    assert driver.run_outcome() == "success", driver.errors
+    assert last_words(tmp_path, "crm").startswith(
+        "waiting for capacity on the migration service when the rehearsal ended at its horizon 2026-12-07T00:00:00Z "
+        "(MIGRATION_SIMULATE_UNTIL): 1 migration(s) running or canceling in DMS on the migration service "
+        "(concurrency.maxMigrationsPerService 1), held by 1 migration(s) of no database of the plan (another plan's or a "
+        "person's: nothing in a rehearsal ends them); Crm was not started")
+    (tmp_path / "plan.json").write_text(json.dumps(document))
+    (tmp_path / "result.json").write_text(json.dumps({"run_id": "r", "state": "success", "tasks": states}))
+    report = run_report("--events", str(tmp_path / "events.jsonl"), "--result", str(tmp_path / "result.json"), "--plan",
+                        str(tmp_path / "plan.json"), "--world", str(rehearsal_world), "--summary", str(tmp_path / "summary.json"))
+    assert report.returncode == 1, report.stdout + report.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["databases"]["crm"] == {"outcome": "waiting_for_capacity", "target": "absent", "source": "writable", "migration": "none"}
+    assert "DMS none (waiting for capacity on the migration service when the rehearsal ended)" in report.stdout, report.stdout
+
