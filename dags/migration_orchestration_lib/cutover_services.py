@@ -27,9 +27,10 @@ class SystemClock:
     def waiting_since(self, database: str, first_poke: datetime) -> datetime:
         return first_poke
 
-    def wait(self, database: str, until: Optional[datetime]) -> timedelta:
-        """A waiting poke ends; `until`: when its decision can change by time alone. Returns the least real time
-        before the next poke (a rehearsal's clock held for an answer: `rehearsal_cutover.ANSWER_POKE`)."""
+    def wait(self, database: str, until: Optional[datetime], for_capacity: bool = False) -> timedelta:
+        """A waiting poke ends; `until`: when its decision can change by time alone; `for_capacity`: a `start_migration`
+        waiting for a place only time frees, not a gate. Returns the least real time before the next poke (a
+        rehearsal's clock held for an answer: `rehearsal_cutover.ANSWER_POKE`)."""
         return timedelta(0)
 
     def waiting(self) -> FrozenSet[str]:

@@ -334,7 +334,7 @@ class MigrationTask(BaseSensorOperator):
         if not self._only_time_frees(ctx, full.holders):
             clock.goes_on(self.database_name)  # on its way: the clock waits for it (a holder's progress may free a place)
         else:
-            clock.wait(self.database_name, None)
+            clock.wait(self.database_name, None, for_capacity=True)  # not a gate's poke: the stall guard counts it apart
             if clock.now() >= horizon:
                 clock.release(self.database_name)
                 held = ["%s (replicating in DMS, no cutover of theirs before the horizon)" % ", ".join(full.holders)] if full.holders else []

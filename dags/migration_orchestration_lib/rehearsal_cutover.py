@@ -12,7 +12,8 @@ jump. A cutover takes its database's `cutover.expectedMinutes` of simulated time
 run, and once none runs moves on to their ends (`_settle`), so a dependent's gate decides then, while a gate due at the
 time a cutover began may still begin alongside it (places permitting); one its gate let go that then waited in
 `freeze_source` for its place begins when the place came (`placed`). A `start_migration` waiting for capacity only time
-frees counts as waiting (`wait` with no time of its own) until admitted (`goes_on`). Past `MIGRATION_SIMULATE_UNTIL`
+frees counts as waiting (`wait` with no time of its own, `for_capacity`: the stall guard counts its pokes apart from the
+gates') until admitted (`goes_on`). Past `MIGRATION_SIMULATE_UNTIL`
 (default start + 8 days) a waiting gate ends (skipped, "still waiting for the next window"), and so does such a wait for
 capacity (`operators.MigrationTask._wait_for_capacity`). A kept world keeps its clock: a new run continues it.
 
@@ -37,7 +38,11 @@ CLOCK_FILE = "cutover-clock.json"
 APPROVALS_FILE = "cutover-approvals.json"
 RECORDS_FILE = "records.json"  # handoffs, cutover admissions, sources' access before a freeze
 # Pokes of a waiting gate without the clock moving before it jumps anyway (a cutover a crashed run
-# left marked in progress, and no run continues, would otherwise hold every other one forever).
+# left marked in progress, and no run continues, would otherwise hold every other one forever). A `start_migration`
+# waiting for a place only time frees (`SimulatedClock.wait`'s `for_capacity`) counts its own pokes apart, against the
+# same bound: never toward the gates' (it pokes as often as they do, so each waiting for capacity brought the jump
+# nearer, over a cutover still running or a gated database still on its way), yet it still ends such a hold where no
+# gate waits.
 MAX_STALLED_POKES = 200
 # Real time an approval nobody answers holds the clock at its window's last fitting start, where a record
 # written by hand (the world's cutover-approvals.json) still answers; then the clock moves one second on,
@@ -115,8 +120,10 @@ class SimulatedClock:
             state["finished"] = [d for d in state["finished"] if d != database]  # a new run of it
             return parse_iso_utc(state["since"].setdefault(database, state["now"]))
 
-    def wait(self, database: str, until: Optional[datetime]) -> timedelta:
-        """The real time to wait before the next poke: `ANSWER_POKE` while the clock holds for an answer, else none."""
+    def wait(self, database: str, until: Optional[datetime], for_capacity: bool = False) -> timedelta:
+        """The real time to wait before the next poke: `ANSWER_POKE` while the clock holds for an answer, else none.
+        `for_capacity`: not a gate, a `start_migration` waiting for a place only time frees (`until` None): its pokes
+        count toward `MAX_STALLED_POKES` apart from the gates', each such database its own."""
         with self._state() as state:
             state["waiting"][database] = iso_utc(until) if until else None
             self._settle(state)
@@ -127,8 +134,17 @@ class SimulatedClock:
                 if d not in finished and d not in state["waiting"] and d not in state["busy"] and set(ancestors) <= finished
             ]
             held = state["busy"] or on_the_way
-            state["stalled"] = state["stalled"] + 1 if held else 0
-            if held and state["stalled"] < MAX_STALLED_POKES:
+            for_places = state.pop("stalled_for_capacity", None) or {}  # each one waiting for capacity: its own pokes
+            if not held:
+                state["stalled"], for_places = 0, {}
+            elif for_capacity:
+                for_places[database] = for_places.get(database, 0) + 1
+            else:
+                state["stalled"] += 1
+            if for_places:
+                state["stalled_for_capacity"] = for_places
+            stalled = for_places.get(database, 0) if for_capacity else state["stalled"]
+            if held and stalled < MAX_STALLED_POKES:
                 return timedelta(0)
             times = [parse_iso_utc(t) for t in state["waiting"].values() if t]
             if any(t <= now for t in times):  # a decision is due now: an approver just answered, or none has yet
@@ -142,6 +158,7 @@ class SimulatedClock:
             else:
                 state["now"] = iso_utc(max(now, min(min(times, default=horizon), horizon)))
             state["stalled"] = 0
+            state.pop("stalled_for_capacity", None)
             return timedelta(0)
 
     def waiting(self) -> FrozenSet[str]:

@@ -159,3 +159,59 @@ def test_a_wait_for_capacity_held_by_a_migration_of_no_plan_database_ends_at_the
     assert summary["databases"]["crm"] == {"outcome": "waiting_for_capacity", "target": "absent", "source": "writable", "migration": "none"}
     assert "DMS none (waiting for capacity on the migration service when the rehearsal ended)" in report.stdout, report.stdout
 
+
+CLOCK_ENVIRON = {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_START": "2026-12-05T23:00:00Z",
+                 "MIGRATION_SIMULATE_UNTIL": "2026-12-07T00:00:00Z"}
+
+
+@pytest.mark.parametrize("gate_waits", [True, False], ids=["besideAGate", "noGateWaiting"])
+def test_pokes_waiting_for_capacity_never_bring_the_stall_guards_jump_nearer(tmp_path, monkeypatch, gate_waits):
+    """k's cutover runs (the clock holds); nine databases wait for places only time frees (`wait(..., for_capacity=True)`),
+    beside `a` waiting at its gate for a later time, or alone. The clock holds as long as a gate's own pokes allow
+    (`MAX_STALLED_POKES` rounds of pokes), whatever the number waiting for capacity; with no gate waiting, their own
+    pokes still end a hold that never ends (a cutover a crashed run left marked in progress) after as many rounds.
+    Was: each of their pokes counted as a gate's, so ten pokes a round made the clock jump after a tenth of the rounds,
+    over k's cutover still running (to a's time, or to the horizon: its end then counted from there)."""
+    from migration_orchestration_lib import rehearsal_cutover
+    from migration_orchestration_lib.cutover_windows import parse_iso_utc
+
+    monkeypatch.setattr(rehearsal_cutover, "MAX_STALLED_POKES", 20)  # the bound's value does not matter, its rounds do
+    clock = rehearsal_cutover.SimulatedClock(str(tmp_path), {"a": [], "k": []} if gate_waits else {"k": []}, CLOCK_ENVIRON, {"k": 30})
+    start, later = clock.now(), parse_iso_utc("2026-12-06T22:00:00Z")
+    clock.hold("k", "w", None)
+    rounds = 0
+    while clock.now() == start and rounds < 100:
+        rounds += 1
+        if gate_waits:
+            clock.wait("a", later)
+        for name in ("c%d" % n for n in range(9)):
+            clock.wait(name, None, for_capacity=True)
+    assert rounds == 20, rounds  # was 2 beside a gate, 3 alone
+    assert clock.now() == (later if gate_waits else clock.horizon())
+
+
+def test_a_start_migration_waiting_for_capacity_counts_its_pokes_apart_from_the_gates(rehearsal_world, monkeypatch, tmp_path):
+    """The task's side of it: k's cutover runs, and `a`'s gate has poked 15 times meanwhile; crm's start_migration, its
+    place held by a person's migration, pokes 20 times (`MAX_STALLED_POKES` here) before the clock jumps (to the
+    horizon: a waits for no time of its own), where it ends. Was: its pokes counted as the gate's, it ended after 5."""
+    from migration_orchestration_lib import rehearsal_cutover
+    from migration_orchestration_lib.dag_factory import build_dag
+    from migration_orchestration_lib.plan import parse_plan
+    from task_driver import RunDriver
+
+    monkeypatch.setattr(rehearsal_cutover, "MAX_STALLED_POKES", 20)
+    for name, value in CLOCK_ENVIRON.items():
+        monkeypatch.setenv(name, value)
+    start_a_migration_by_hand(rehearsal_world)
+    clock = rehearsal_cutover.SimulatedClock(str(rehearsal_world), {"a": [], "k": []}, CLOCK_ENVIRON)
+    clock.hold("k", "w", None)
+    for _ in range(15):
+        clock.wait("a", None)
+    document = plan_with_databases([database_entry("crm", "Crm")])
+    document["concurrency"]["maxMigrationsPerService"] = 1
+    pokes = []
+    driver = RunDriver(build_dag(parse_plan(document), {"MIGRATION_DRY_RUN": "1"}), observe=pokes.append)
+    states = driver.run_database("crm")
+
+    assert states["crm.start_migration"] == "skipped", (states, driver.errors)
+    assert pokes.count("crm.start_migration") == 20, pokes.count("crm.start_migration")
