@@ -119,6 +119,7 @@ def start_a_migration_by_hand(directory):
     return started.migration_operation_id
 
 
+@pytest.mark.airflow26  # the task driver, no dag.test(): cheap on Python 3.8 too (Data Factory rehearsals)
 def test_a_wait_for_capacity_held_by_a_migration_of_no_plan_database_ends_at_the_horizon(rehearsal_world, monkeypatch, tmp_path):
     """The one place of the migration service (`concurrency.maxMigrationsPerService` 1) is held by a person's migration
     into a target the plan does not name: the world's DMS moves a migration on only when it is read, and no task of the
@@ -164,6 +165,7 @@ CLOCK_ENVIRON = {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_START": "2026-12-
                  "MIGRATION_SIMULATE_UNTIL": "2026-12-07T00:00:00Z"}
 
 
+@pytest.mark.airflow26  # the clock alone: Data Factory rehearsals run it on Python 3.8
 @pytest.mark.parametrize("gate_waits", [True, False], ids=["besideAGate", "noGateWaiting"])
 def test_pokes_waiting_for_capacity_never_bring_the_stall_guards_jump_nearer(tmp_path, monkeypatch, gate_waits):
     """k's cutover runs (the clock holds); nine databases wait for places only time frees (`wait(..., for_capacity=True)`),
@@ -190,6 +192,7 @@ def test_pokes_waiting_for_capacity_never_bring_the_stall_guards_jump_nearer(tmp
     assert clock.now() == (later if gate_waits else clock.horizon())
 
 
+@pytest.mark.airflow26  # the task driver, no dag.test(): cheap on Python 3.8 too (Data Factory rehearsals)
 def test_a_start_migration_waiting_for_capacity_counts_its_pokes_apart_from_the_gates(rehearsal_world, monkeypatch, tmp_path):
     """The task's side of it: k's cutover runs, and `a`'s gate has poked 15 times meanwhile; crm's start_migration, its
     place held by a person's migration, pokes 20 times (`MAX_STALLED_POKES` here) before the clock jumps (to the

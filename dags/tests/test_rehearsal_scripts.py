@@ -278,6 +278,7 @@ def test_a_database_cut_short_by_a_killed_worker_is_interrupted_not_failed(tmp_p
     assert outcomes == {"database_1": "failed", "database_2": "failed", "database_3": "not_started"}
 
 
+@pytest.mark.airflow26  # the report also runs on Python 3.8 (Data Factory rehearsals)
 def test_the_databases_table_and_the_outcome_counts_keep_their_columns_for_the_longest_outcome(tmp_path):
     """`waiting_for_capacity` (20 characters) beside shorter outcomes: each row's `target` column, and each count, begins
     where every other row's does. Was: the outcome column 12 wide, so a row of waiting_for_capacity pushed its target,
