@@ -58,7 +58,7 @@ run_version() {
     code=0
     (cd "$dags_dir" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@") || code=$?
     times >"$run.times" # its children's CPU (the second line), read from a file: a pipeline's subshell has no children
-    echo "$name: $((SECONDS - started)) s, $(awk 'NR == 2 { split($0, t, /[ms ]+/); printf "%d", t[1] * 60 + t[2] + t[3] * 60 + t[4] }' "$run.times") s of CPU"
+    echo "$name: $((SECONDS - started)) s, $(awk 'NR == 2 { split($0, t, /[ms ]+/); printf "%.0f", t[1] * 60 + t[2] + t[3] * 60 + t[4] }' "$run.times") s of CPU"
     echo "$code" >"$run.code"
   ) >"$run.log" 2>&1 &
   [[ "${DAGS_SERIAL:-0}" != "1" ]] || wait

@@ -34,8 +34,8 @@ failed=()
 report=()
 cpu_dir="$(mktemp -d)"
 trap 'rm -rf "$cpu_dir"' EXIT
-# run_measured FILE COMMAND: runs COMMAND and writes the CPU seconds (user + system) of everything it ran to FILE:
-# the machine has few cores and the steps share them, so a step's CPU, not its wall time, says what it costs.
+# run_measured FILE COMMAND: runs COMMAND and writes the CPU seconds (user + system) of everything it ran and waited for
+# to FILE: the machine has few cores and the steps share them, so a step's CPU, not its wall time, says what it costs.
 run_measured() {
   (
     bash -c "$2"
@@ -46,7 +46,7 @@ run_measured() {
   )
 }
 # cpu_seconds: the children's user + system seconds from the output of `times`.
-cpu_seconds() { awk 'NR == 2 { split($0, t, /[ms ]+/); printf "%d\n", t[1] * 60 + t[2] + t[3] * 60 + t[4] }'; }
+cpu_seconds() { awk 'NR == 2 { split($0, t, /[ms ]+/); printf "%.0f\n", t[1] * 60 + t[2] + t[3] * 60 + t[4] }'; }
 record() { # name status seconds cpu-file
   local cpu=""
   [[ -s "${4:-}" ]] && cpu=", $(cat "$4") s of CPU"
@@ -76,13 +76,14 @@ else
   background_pid=$!
 fi
 
-for step in "${steps[@]}"; do
+for index in "${!steps[@]}"; do
+  step="${steps[$index]}"
   name="${step%%|*}"
   echo
   echo "=== $name: ${step#*|}"
   started=$SECONDS
-  run_measured "$cpu_dir/step" "${step#*|}"
-  record "$name" $? $((SECONDS - started)) "$cpu_dir/step"
+  run_measured "$cpu_dir/step-$index" "${step#*|}"
+  record "$name" $? $((SECONDS - started)) "$cpu_dir/step-$index"
 done
 
 if [[ -n "$background_pid" ]]; then
