@@ -169,7 +169,7 @@ class DatabaseSql:
 
     def _freeze(self, database: DatabaseMigration, marker: Optional[str] = None, earlier_markers: Sequence[str] = ()):
         sql = statements.freeze(database.source_database, database.source_freeze, marker, earlier_markers)
-        return _source(database, "master"), sql, "freeze"
+        return _source(database, "master"), sql, FREEZE_PURPOSE
 
     def unfreeze_source(self, database: DatabaseMigration, read_only: bool = False, user_access: str = "MULTI_USER",
                         marker: Optional[str] = None) -> statements.DatabaseState:
@@ -326,6 +326,10 @@ def _validating(database: DatabaseMigration, operation: SqlOperation, sequence_b
 def is_frozen(state: statements.DatabaseState) -> bool:
     """Writes stopped: READ_ONLY, or an access mode other than MULTI_USER (the plan's `sourceFreeze`)."""
     return state.is_read_only or state.user_access != "MULTI_USER"
+
+
+# The purpose a freeze's operation key ends with (`operation_key_prefix` + ":" + it).
+FREEZE_PURPOSE = "freeze"
 
 
 def operation_key_prefix(run_id: str, database: str, task: str, try_number: Any) -> str:

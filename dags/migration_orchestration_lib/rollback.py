@@ -80,10 +80,10 @@ from typing import Any, List, Optional
 
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
 from migration_orchestration_lib import migration_stage as stages
-from migration_orchestration_lib.database_sql import DatabaseSql
+from migration_orchestration_lib.database_sql import FREEZE_PURPOSE, DatabaseSql, operation_key_prefix
 from migration_orchestration_lib.handoffs import declared_into_target, declared_migrated, handoff_key, record_declared_target, target_handoff_key
 from migration_orchestration_lib.migration_stage import Standing
-from migration_orchestration_lib.sql_access import SqlOperationFailed
+from migration_orchestration_lib.sql_access import SOURCE, SqlEndpoint, SqlOperationFailed
 from migration_orchestration_lib.step_context import (
     AWAIT_CUTOVER_TASK, DEADLINE_KEY, DONE_TASK, FREEZE_SOURCE_TASK, FREEZE_SUBMITTED_KEY, LOGGED_AFTER_VALIDATE_KEY, NO_WINDOW_LEFT_KEY, ROLLBACK_BEGAN_KEY, SOURCE_FROZEN_KEY, STAGE_KEY, START_MIGRATION_TASK, WINDOW_MISSED_KEY, ForeignMigration, SourceHidden, StepContext,
     StepFailure, StepPending, StepResult, delete_scratch_record,
@@ -194,10 +194,12 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
     next try failed before freezing): awaited first, so that the reads below see it and undo it. Otherwise it could
     land after them, with no attempt left to stand down and undo it (`steps._stand_down_if_overtaken`): the source
     frozen, and no event saying so. The task's XCom lists the keys of every try's (`steps._remember_freeze_keys`);
-    each is asked whether it was submitted: through Data Factory a query, directly a look in this process."""
+    each is asked whether it was submitted: through Data Factory a query, directly a look in this process. Through
+    Data Factory also each freeze of the task in this run still in flight, of any try (`_freezes_in_flight`)."""
     for task in (FREEZE_SOURCE_TASK, START_MIGRATION_TASK):
         listed = ctx.task_instance.xcom_pull(task_ids=ctx.task_id(task), key=FREEZE_SUBMITTED_KEY)
-        for prefix in [listed] if isinstance(listed, str) else listed or []:  # a string: a run from before the list
+        prefixes = [listed] if isinstance(listed, str) else list(listed or [])  # a string: a run from before the list
+        for prefix in prefixes + [p for p in _freezes_in_flight(ctx, task) if p not in prefixes]:
             sql = DatabaseSql(ctx.services.sql_access, prefix)
             if sql.freeze_submitted(ctx.database):
                 try:
@@ -206,6 +208,22 @@ def _await_freezes_in_flight(ctx: StepContext) -> None:
                     pass  # it ended without freezing: the reads below see the source as it is (or hidden, say so)
                 except StepPending as pending:  # at timeoutMinutes, the rollback-failed event says it: a person acts on it
                     raise StepPending(FREEZE_IN_FLIGHT % (ctx.database.source_database, task, pending)) from None
+
+
+def _freezes_in_flight(ctx: StepContext, task: str) -> List[str]:
+    """Through Data Factory, the key prefixes of the freezes `task` submitted in this run, any try's, whose pipeline runs
+    have not ended: the XCom may not list an earlier try's. Airflow 3.4 keeps a task's XComs per attempt: once a try
+    fails into a retry, or the task is cleared, the new attempt reads none, the earlier one's archived with it, so a
+    retry a person marked failed before it started (or a task cleared and not run again) leaves the XCom empty while
+    its earlier try's freeze may still wait in the runtime's queue (3.3 keeps them until the task runs again)."""
+    in_flight = getattr(ctx.services.sql_access, "runs_in_flight", None)
+    if in_flight is None:  # direct access: SQL runs in the task's own process, nothing outlives it
+        return []
+    own = operation_key_prefix(ctx.run_id, ctx.database.name, task, "")
+    freeze = ":" + FREEZE_PURPOSE
+    source = SqlEndpoint(role=SOURCE, server_name=ctx.database.source_server, database="master")
+    keys = [found.rpartition(" (")[0] for found in in_flight(source, lambda key: key.startswith(own) and key.endswith(freeze))]
+    return sorted(key[: -len(freeze)] for key in keys)
 
 
 def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:

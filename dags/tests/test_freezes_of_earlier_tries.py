@@ -131,3 +131,16 @@ def test_the_one_freeze_a_run_from_before_the_list_named_is_awaited(rehearsal_wo
 
     assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
     assert_rolled_back_and_writable(world, run, events_file, task)
+
+
+@pytest.mark.parametrize("task, before, entry", FREEZING, ids=FREEZING_IDS)
+def test_a_freeze_of_a_lost_try_is_awaited_though_the_task_s_xcom_no_longer_lists_it(rehearsal_world, events_file, task, before, entry):
+    """Airflow 3.4 keeps XComs per attempt: try 1 failing into a retry (its worker lost) archives its XComs with it, and
+    a person marks the retry failed before it starts: the task's XCom reads empty, try 1's freeze still queued. The
+    rollback finds it among the Data Factory runs of this run still in flight."""
+    dag, world, run, freezing = try_1_submits_its_freeze_and_its_worker_is_lost(rehearsal_world, task, before, entry)
+    for key in [k for k in run.xcom if k[0] == freezing.task_id]:
+        del run.xcom[key]
+
+    assert run._run_task(dag.get_task("db.rollback")) == "success", run.errors
+    assert_rolled_back_and_writable(world, run, events_file, task)
