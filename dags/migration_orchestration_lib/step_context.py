@@ -472,7 +472,16 @@ class StepContext:
         """Whether this run's preflight started on this database since the run was last cleared from it (a held
         database's never does): its `started` XCom, and its state in the run one that only running it reaches. Airflow
         clears a task's XComs only when it runs again: in a run cleared with downstream tasks whose preflight was
-        held back (upstream_failed) this time, the XCom of its earlier try is still there."""
-        if not self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK), key="started"):
+        held back (upstream_failed) this time, the XCom of its earlier try is still there. Airflow 3.4 keeps a task's
+        XComs per attempt: a try of preflight that failed into a retry, the retry then marked failed by a person, left
+        its `started` with its archived attempt and the task's XCom empty (3.3 keeps it): there preflight failed and
+        the record of the database's current run, which preflight writes first (`current_run`), names this run. Was:
+        the rollback took it for a database this run never worked on and skipped, reported "not started", no event."""
+        state = task_state_in_run(self.airflow_context, self.task_id(PREFLIGHT_TASK))
+        if state in NOT_STARTED_STATES:
             return False
-        return task_state_in_run(self.airflow_context, self.task_id(PREFLIGHT_TASK)) not in NOT_STARTED_STATES
+        if self.task_instance.xcom_pull(task_ids=self.task_id(PREFLIGHT_TASK), key="started"):
+            return True
+        from migration_orchestration_lib.current_run import current_run_key
+
+        return state == "failed" and self.services.records.get(current_run_key(self.plan.name, self.database.name)) == self.run_id
