@@ -351,6 +351,55 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     ], "was: migrated: base"
 
 
+@pytest.mark.airflow210
+@pytest.mark.airflow26
+@pytest.mark.airflow31
+def test_a_preflight_whose_retry_a_person_marked_failed_is_rolled_back_in_real_airflow(rehearsal_world, monkeypatch):
+    """`test_xcoms_of_archived_attempts.py` through Airflow's own retry, trigger rules and task state. db's preflight
+    try 1 claims the source, then fails with an error Airflow retries; a person marks the retry failed before it starts
+    (the UI's "Mark Failed": the task instance's state set, no run). Airflow 3.4 archives try 1's XComs with its attempt
+    as the try fails into the retry (3.3 keeps them): the rollback (one_failed) runs all the
+    same and rolls back (was on 3.4: skipped, "never started in this run"), and `run_outcome` reports db rolled back
+    (was: not started)."""
+    import airflow.models.dag as airflow_2_dag
+    from airflow.utils.state import TaskInstanceState
+    from migration_orchestration_lib import source_freeze
+
+    document = plan_with_databases([database_entry("db", "Sales")])
+    dag_module = airflow_2_dag
+    if AIRFLOW_3:
+        import airflow.sdk.definitions.dag as dag_module
+    run_task, marked, drop_undoing_mark = dag_module._run_task, [], source_freeze.drop_undoing_mark
+
+    def the_metadata_database_does_not_answer_once(*args, **kwargs):
+        if not marked:
+            raise RuntimeError("the metadata database did not answer")
+        return drop_undoing_mark(*args, **kwargs)
+
+    def then_a_person_marks_its_retry_failed(*args, **kwargs):
+        ti = kwargs.get("ti") or args[0]
+        if ti.task_id == "db.preflight" and marked:  # the retry, scheduled: marked failed before it starts
+            ti.set_state(TaskInstanceState.FAILED)
+            return None
+        try:
+            return run_task(*args, **kwargs)  # Airflow 2 raises a task's failure here
+        finally:
+            if ti.task_id == "db.preflight":
+                marked.append((str(getattr(ti.state, "value", ti.state)), sorted(xcom_keys(ti.run_id, ti.task_id))))
+
+    monkeypatch.setattr(source_freeze, "drop_undoing_mark", the_metadata_database_does_not_answer_once)
+    monkeypatch.setattr(dag_module, "_run_task", then_a_person_marks_its_retry_failed)
+    reports = outcome_reports(monkeypatch)
+    state, states = run(document)
+
+    assert marked and marked[0][0] == "up_for_retry", marked
+    assert marked[0][1] in ([], ["source_claim", "started"]), "3.4.0b2: [] (archived with try 1); 3.3.2 and before keep them"
+    assert states["db.preflight"] == "failed" and states["db.start_migration"] == "upstream_failed", states
+    assert states["db.rollback"] == "success", "was on Airflow 3.4: skipped (never started in this run): %s" % states
+    assert state == "failed" and states["run_outcome"] == "failed", states
+    assert reports and "rolled back: db;" in reports[0], reports
+
+
 def outcome_reports(monkeypatch):
     """What `run_outcome` raises, each time it runs (dag.test() runs tasks in its own process and logs their errors)."""
     from migration_orchestration_lib.operators import RunOutcomeOperator
