@@ -71,9 +71,10 @@ for environment in "${environments[@]}"; do
     # Three workers on two cores: the suite waits about half its time (dag.test()'s idle second, the simulated
     # servers, real-time cutover windows), so a third overlaps those waits: alone, 361 s against 535 s on two, the
     # CPU the same (~530 s); worksteal hands a worker left with the slow tail's tests to an idle one.
-    # At a lower priority: the other runs are one process each, and the longest of them (2.6.3) ended npm test alone,
-    # 48 s after every other step (a fresh clone's npm test at 6ed0a1d: this run 758 s, the Node steps 809 s, 2.6.3
-    # 836 s); yielding to the others when both want a core lets them keep pace while this one fills the gaps.
+    # At a lower priority: the other runs are one process each, and the longest of them (Data Factory's) ended npm test
+    # alone, 48 s after every other step (a fresh clone's npm test at 6ed0a1d: 857 s; this run 758 s, the Node steps
+    # 809 s, that one 836 s); yielding to the others when both want a core lets them keep pace while this one fills the
+    # gaps (at 5c6295a: 823 s, this run the longest, 807 s; Data Factory's 676 s, the Node steps ~640 s).
     run_niceness=5 run_version "Apache Airflow $airflow" "$repo_root/$venv" "$python_version" "$dags_dir/$requirements" tests -n 3 --dist worksteal "$@"
     continue
   fi
