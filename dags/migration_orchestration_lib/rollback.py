@@ -216,14 +216,13 @@ def _freezes_in_flight(ctx: StepContext, task: str) -> List[str]:
     fails into a retry, or the task is cleared, the new attempt reads none, the earlier one's archived with it, so a
     retry a person marked failed before it started (or a task cleared and not run again) leaves the XCom empty while
     its earlier try's freeze may still wait in the runtime's queue (3.3 keeps them until the task runs again)."""
-    in_flight = getattr(ctx.services.sql_access, "runs_in_flight", None)
+    in_flight = getattr(ctx.services.sql_access, "keys_in_flight", None)
     if in_flight is None:  # direct access: SQL runs in the task's own process, nothing outlives it
         return []
     own = operation_key_prefix(ctx.run_id, ctx.database.name, task, "")
     freeze = ":" + FREEZE_PURPOSE
     source = SqlEndpoint(role=SOURCE, server_name=ctx.database.source_server, database="master")
-    keys = [found.rpartition(" (")[0] for found in in_flight(source, lambda key: key.startswith(own) and key.endswith(freeze))]
-    return sorted(key[: -len(freeze)] for key in keys)
+    return [key[: -len(freeze)] for key, _ in in_flight(source, lambda key: key.startswith(own) and key.endswith(freeze))]
 
 
 def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:

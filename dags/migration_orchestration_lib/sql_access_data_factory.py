@@ -35,7 +35,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.sql_access import (
@@ -151,7 +151,11 @@ class DataFactorySqlAccess:
         return self._find_run(step.pipeline, operation) is not None
 
     def runs_in_flight(self, endpoint: SqlEndpoint, chosen: Callable[[str], bool]) -> List[str]:
-        """The operation keys (with their status) of the runs on `endpoint`'s server that Data Factory has not ended
+        """`keys_in_flight`'s runs, each "<key> (<status>)", for a message."""
+        return ["%s (%s)" % (key, status) for key, status in self.keys_in_flight(endpoint, chosen)]
+
+    def keys_in_flight(self, endpoint: SqlEndpoint, chosen: Callable[[str], bool]) -> List[Tuple[str, str]]:
+        """The operation keys, with their status, of the runs on `endpoint`'s server that Data Factory has not ended
         (Queued, InProgress, Canceling), updated in the adoption window, whose key `chosen` picks, on every pipeline of
         its route (a batch that changes the source, a freeze, runs as a Lookup too: it returns the state it left).
         Data Factory filters runs by pipeline and status, not by parameter (RunQueryFilterOperand: PipelineName,
@@ -162,14 +166,14 @@ class DataFactorySqlAccess:
         pipelines = [entry["pipeline"] for entry in (self._contract.routes[route.name].get(kind) for kind in ("query", "statement"))
                      if entry is not None]
         now = self._clock()
-        found: List[str] = []
+        found: List[Tuple[str, str]] = []
         for run in self._pipeline_runs(pipelines, now - self._adoption_window, now,
                                        also=[{"operand": "Status", "operator": "In", "values": list(RUNNING)}]):
             parameters = run.parameters or {}
             key = parameters.get(OPERATION_KEY) or ""
             same_server = all(parameters.get(name) == value for name, value in route.parameters.items())
             if run.status in RUNNING and same_server and chosen(key):
-                found.append("%s (%s)" % (key, run.status))
+                found.append((key, run.status))
         return sorted(found)
 
     def _pipeline_runs(self, pipelines: Sequence[str], after: datetime, now: datetime, newest_first: bool = False,
