@@ -19,7 +19,7 @@ const PLAN_WINDOW = `    - timeZone: Europe/Berlin     # local wall time, daylig
 `;
 const DATABASE_2_APPROVAL = `      approval:
         required: true
-        approvers: [5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60]`;
+        approvers: [{ id: 5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60, name: Alice Example }]`;
 /** The example's Airflow section: the Kubernetes host's sign-in, which its approval through hitl needs. */
 const EXAMPLE_AIRFLOW = /^airflow:\n(?: .*\n)+/m;
 const DATABASE_3_WINDOWS = '      windows:                  # replaces';
@@ -146,10 +146,23 @@ describe('windows', () => {
 
 describe('approval', () => {
   test('required without approvers, on the database', () => {
-    const text = exampleWith(['        approvers: [5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60]', '        approvers: []']);
+    const text = exampleWith(['        approvers: [{ id: 5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60, name: Alice Example }]', '        approvers: []']);
     expect(errorLines(text)).toEqual([
       `plan:${positionOf(text, 'approvers: []')} databases[1].cutover.approval.approvers: missing: approval is required but no approver is named; list the Airflow users who may approve, e.g. approvers: [alice@contoso.com]`,
     ]);
+  });
+
+  test.each([
+    ['without its id', '{ name: Alice Example }', 'approvers[0].id: missing required field', '{ name'],
+    ['with an empty name', '{ id: 5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60, name: "" }', 'approvers[0].name: must be a display name: 1-256 characters without surrounding spaces', 'name: ""'],
+    ['with a field of its own', '{ id: 5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60, name: Alice, email: alice@contoso.com }', 'approvers[0].email: unknown field (allowed: id, name)', 'email:'],
+    ['neither a name nor a mapping', '4711', 'approvers[0]: expected a string or a mapping, got a number (4711); quote it if it is text: "4711"', '4711'],
+    ['named by email with sign-in', '{ id: alice@contoso.com, name: Alice Example }', 'approvers[0].id: "alice@contoso.com" can never answer: with airflow.kubernetes.signIn', 'id: alice'],
+  ])('an approver %s', (_, approver, problem, marker) => {
+    const text = exampleWith(['{ id: 5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60, name: Alice Example }', approver]);
+    const lines = errorLines(text);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`plan:${positionOf(text, marker, 'approvers:')} databases[1].cutover.approval.${problem}`);
   });
 
   test('required by the plan for databases that name no approvers, once, naming them', () => {

@@ -62,7 +62,9 @@ describe("a database's cutover replaces the plan's field by field", () => {
     maxConcurrent: 2,
   };
   plan.databases[1].cutover = { windows: [NEW_YORK_CHRISTMAS], approval: { required: true } };
-  plan.databases[2].cutover = { windows: [], expectedMinutes: 45, approval: { required: true, approvers: ['bob@contoso.com'] } };
+  // An approver is a user name, or { id, name } with a display name shown to people: both in one list.
+  const approvers = [{ id: 'bob@contoso.com', name: 'Bob Example' }, 'carol@contoso.com'];
+  plan.databases[2].cutover = { windows: [], expectedMinutes: 45, approval: { required: true, approvers } };
   const [inherits, ownWindows, anyTime] = rendered(plan).databases.map((database: any) => database.cutover);
 
   test('a database without its own section takes the plan level', () => {
@@ -81,11 +83,11 @@ describe("a database's cutover replaces the plan's field by field", () => {
     });
   });
 
-  test('an empty list means any time, and approvers given replace the plan\'s', () => {
+  test('an empty list means any time, and approvers given replace the plan\'s, with or without a display name', () => {
     expect(anyTime).toEqual({
       windows: [],
       expectedMinutes: 45,
-      approval: { required: true, approvers: ['bob@contoso.com'], channel: 'airflowVariable' },
+      approval: { required: true, approvers, channel: 'airflowVariable' },
     });
   });
 
@@ -109,7 +111,7 @@ describe('the example (examples/cutover-windows.yaml)', () => {
       database_2: {
         windows: [BERLIN_SATURDAY],
         expectedMinutes: 45,
-        approval: { required: true, approvers: ['5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60'], channel: 'hitl' },
+        approval: { required: true, approvers: [{ id: '5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60', name: 'Alice Example' }], channel: 'hitl' },
       },
       database_3: {
         windows: [{ timeZone: 'America/New_York', days: ['Sun'], start: '01:00', durationMinutes: 240 }],
@@ -138,6 +140,8 @@ describe('the rendered cutover is valid under the JSON Schema the DAG validates 
     ['an unknown channel', (cutover: any) => (cutover.approval.channel = 'email'), '/approval/channel', 'enum'],
     ['a day the DAG does not know', (cutover: any) => (cutover.windows[0].days = ['Saturday']), '/windows/0/days/0', 'enum'],
     ['a start without minutes', (cutover: any) => (cutover.windows[0].start = '22'), '/windows/0/start', 'pattern'],
+    ['an approver without an id', (cutover: any) => (cutover.approval.approvers = [{ name: 'Alice Example' }]), '/approval/approvers/0', 'anyOf'],
+    ['an approver with an empty name', (cutover: any) => (cutover.approval.approvers = [{ id: 'alice', name: '' }]), '/approval/approvers/0', 'anyOf'],
   ])('a planted bad cutover fails: %s', (_, plant, path, keyword) => {
     const plan = JSON.parse(JSON.stringify(plans.example));
     plant(plan.databases[0].cutover);

@@ -16,8 +16,9 @@ The `await_cutover` step (channel airflowVariable) and the HITL operator (channe
 
 The approval record (the durable truth on both channels) is the Airflow Variable
 `migration_cutover_approval__<database>` = `{"window": <opening, ISO UTC>, "decision":
-"approve"|"reject", "by": <approver>}`; it counts only for the window open now and when `by` is
-one of the approvers (case-insensitive). Without windows, `window` is `"any"`.
+"approve"|"reject", "by": <approver's id>}`; it counts only for the window open now and when `by` is
+one of the approvers' ids (case-insensitive). Without windows, `window` is `"any"`. Messages name an
+approver as `name (id)` where the plan gives a name.
 """
 from __future__ import annotations
 
@@ -36,9 +37,21 @@ DECISIONS = ("approve", "reject")
 
 
 @dataclass(frozen=True)
+class Approver:
+    """Who may approve: `id` is the Airflow user name matched and assigned (with Entra ID sign-in, the
+    object id); `name`, where the plan gives one, is only shown to people."""
+
+    id: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return "%s (%s)" % (self.name, self.id) if self.name else self.id
+
+
+@dataclass(frozen=True)
 class ApprovalSettings:
     required: bool = False
-    approvers: Tuple[str, ...] = ()
+    approvers: Tuple[Approver, ...] = ()
     channel: str = "airflowVariable"  # hitl | airflowVariable
 
 
@@ -142,7 +155,8 @@ def decide_cutover(
             return GateDecision(
                 WAIT,
                 "Rejected",
-                "cutover of %s in window %s rejected by %s: it keeps replicating; %s" % (database_name, where, decision.by, then),
+                "cutover of %s in window %s rejected by %s: it keeps replicating; %s"
+                % (database_name, where, _who(decision, cutover.approval.approvers), then),
                 # the last window: the decision changes once it passes (await_cutover fails then)
                 until=after[0] if after else passes,
                 opening=opening,
@@ -157,9 +171,9 @@ def decide_cutover(
                 % (
                     database_name,
                     where,
-                    ", ".join(cutover.approval.approvers),
+                    listed(cutover.approval.approvers),
                     " before %s" % iso_utc(closes) if closes else "",
-                    approval_command(database_name, key, cutover.approval.approvers[0] if cutover.approval.approvers else "<approver>"),
+                    approval_command(database_name, key, cutover.approval.approvers[0].id if cutover.approval.approvers else "<approver>"),
                     "; %s" % (ignored or _no_record(database_name)),
                 ),
                 until=closes,
@@ -177,11 +191,12 @@ def decide_cutover(
                 opening=opening,
             )
     approved = cutover.approval.required
+    approvers = cutover.approval.approvers
     return GateDecision(
         GO,
         "Approved" if approved else "Succeeded",
         "%s may cut over in window %s%s"
-        % (database_name, where, " (approved by %s)" % _decision_for(record, key, cutover.approval.approvers)[0].by if approved else ""),
+        % (database_name, where, " (approved by %s)" % _who(_decision_for(record, key, approvers)[0], approvers) if approved else ""),
         opening=opening,
         closes_at=opening.closes if opening else None,
     )
@@ -225,7 +240,7 @@ def _passed_while_waiting(database_name: str, cutover: CutoverSettings, missed: 
         # no record at all: name the key read (a record ignored, say for another window, the AwaitingApproval events said why)
         why = "no approval came in time" + ("" if _has_record(record) else ": %s" % _no_record(database_name))
     elif decision is not None and decision.decision == "reject":
-        why = "rejected by %s" % decision.by
+        why = "rejected by %s" % _who(decision, cutover.approval.approvers)
     else:
         # What holds a fitting, approved cutover: the plan's maxConcurrent, an approval given only after the window's
         # last fitting start (the record bears no time), or the gate not asked in time (Airflow down, the task retrying).
@@ -260,18 +275,34 @@ def _next_words(after: Optional[Tuple[datetime, Opening]]) -> str:
     return "next window %s, cutover from %s" % (after[1].describe(), iso_utc(after[0]))
 
 
-def _decision_for(record: Any, key: str, approvers: Sequence[str]) -> Tuple[Optional[ApprovalRecord], Optional[str]]:
+def listed(approvers: Sequence[Approver]) -> str:
+    """The approvers as people read them: `name (id)`, or the id where the plan gives no name."""
+    return ", ".join(map(str, approvers))
+
+
+def _approver(by: str, approvers: Sequence[Approver]) -> Optional[Approver]:
+    """The approver whose id is `by` (case-insensitive): a record's `by` is an id, never a display name."""
+    return next((approver for approver in approvers if approver.id.lower() == by.lower()), None)
+
+
+def _who(decision: ApprovalRecord, approvers: Sequence[Approver]) -> str:
+    """Who decided, as the record writes them, after the plan's display name for them where it gives one."""
+    approver = _approver(decision.by, approvers)
+    return "%s (%s)" % (approver.name, decision.by) if approver and approver.name else decision.by
+
+
+def _decision_for(record: Any, key: str, approvers: Sequence[Approver]) -> Tuple[Optional[ApprovalRecord], Optional[str]]:
     """The record if it counts for window `key`, else (None, why it was ignored)."""
     parsed, problem = (record, None) if isinstance(record, ApprovalRecord) else parse_record(record)
     if parsed is None:
         return None, problem
     if parsed.window != key:
         return None, "the approval record for window %s is ignored: the window open now is %s" % (parsed.window, key)
-    if parsed.by.lower() not in {a.lower() for a in approvers}:
-        return None, "the approval record by %s is ignored: not one of the approvers (%s)" % (parsed.by, ", ".join(approvers))
+    if _approver(parsed.by, approvers) is None:
+        return None, "the approval record by %s is ignored: not one of the approvers (%s)" % (parsed.by, listed(approvers))
     return parsed, None
 
 
-def _rejects(record: Any, key: str, approvers: Sequence[str]) -> bool:
+def _rejects(record: Any, key: str, approvers: Sequence[Approver]) -> bool:
     decision, _ = _decision_for(record, key, approvers)
     return decision is not None and decision.decision == "reject"

@@ -17,7 +17,8 @@ only inside a window that fits, and never lets an answer end the database's run:
 Every wait of one task instance keeps one `HITLDetail` (the Execution API keys it by task
 instance): asking again clears the previous answer but keeps the first request's subject and body
 (apache/airflow#73235, open), so neither names one window; the window asked for is in the
-AwaitingApproval event and the task log. `assigned_users` holds each approver as id and name: the
+AwaitingApproval event and the task log. `assigned_users` holds each approver as id and name (the
+plan's display name, else the id again): the
 auth manager compares the responder's *id* (SimpleAuthManager: the user name; FAB: a number,
 apache/airflow#61817; the Kubernetes host's Entra ID sign-in, `entra_sign_in.EntraIdAuthManager`, also
 the user name, the Entra object id).
@@ -37,7 +38,7 @@ from migration_orchestration_lib.airflow_compat import (
 )
 from migration_orchestration_lib.azure_waits import calls_end_by
 from migration_orchestration_lib.connections import redact
-from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, ApprovalRecord
+from migration_orchestration_lib.cutover_gate import ANY_TIME, ASK, GO, WAIT, ApprovalRecord, Approver, listed
 from migration_orchestration_lib.cutover_windows import fitting_at
 from migration_orchestration_lib.operators import (
     MigrationTask,
@@ -199,14 +200,15 @@ class StepGate:
         return opening.key if opening else None
 
 
-def approver_users(approvers: Sequence[str]) -> list:
-    return [{"id": approver, "name": approver} for approver in approvers]
+def approver_users(approvers: Sequence[Approver]) -> list:
+    return [{"id": approver.id, "name": approver.name or approver.id} for approver in approvers]
 
 
-def approver_of(user: Optional[Mapping[str, Any]], approvers: Sequence[str]) -> Optional[str]:
-    """The plan's approver who answered, matched by the responder's id or name (case-insensitive): the
-    id is what the auth manager checks, the name what people write in plans (FAB's ids are numbers)."""
-    names = {approver.casefold(): approver for approver in approvers}
+def approver_of(user: Optional[Mapping[str, Any]], approvers: Sequence[Approver]) -> Optional[str]:
+    """The id of the plan's approver who answered, matched by the responder's id or name (case-insensitive)
+    against the approvers' ids: the responder's id is what the auth manager checks, its name what people
+    write in plans (FAB's ids are numbers); an approver's display name is only shown."""
+    names = {approver.id.casefold(): approver.id for approver in approvers}
     for key in ("id", "name"):
         value = (user or {}).get(key)
         if value and str(value).casefold() in names:
@@ -243,7 +245,7 @@ if HITL_AVAILABLE:
             self,
             *,
             database_name: str,
-            approvers: Sequence[str],
+            approvers: Sequence[Approver],
             gate: Any,
             windows: Sequence[str] = (),
             deferrable: bool = False,
@@ -301,7 +303,7 @@ if HITL_AVAILABLE:
             if by is None:
                 self.gate.emit(context, "AwaitingApproval", "answer by %s ignored: not an approver of %s (%s)"
                                % (responder.get("name") or responder.get("id") or "an unknown user", self.database_name,
-                                  ", ".join(self.approvers)), first)
+                                  listed(self.approvers)), first)
                 return self._look(context, first)
             # The gate, deciding again from the record, says Approved (go) or Rejected (wait).
             self.gate.record(context, window, "approve" if chosen == [self.APPROVE] else "reject", by)
@@ -331,7 +333,7 @@ if HITL_AVAILABLE:
 
         def _ask(self, context: Any, decision: Turn, first: datetime) -> Any:
             self.response_timeout = self._capped(decision.until)
-            self.log.info("%s: asking %s (%s)", self.database_name, ", ".join(self.approvers), decision.message)
+            self.log.info("%s: asking %s (%s)", self.database_name, listed(self.approvers), decision.message)
             try:
                 return super().execute(context)  # writes the request, then parks or defers
             except PARKED as parked:
@@ -354,7 +356,7 @@ if HITL_AVAILABLE:
             return max(SHORTEST_WAIT, min(self.heartbeat, remaining))
 
 
-def _request_body(database_name: str, approvers: Sequence[str], windows: Sequence[str]) -> str:
+def _request_body(database_name: str, approvers: Sequence[Approver], windows: Sequence[str]) -> str:
     lines = [
         "Approve to let the migration of **%s** freeze its source and cut over now." % database_name,
         "",
@@ -364,6 +366,6 @@ def _request_body(database_name: str, approvers: Sequence[str], windows: Sequenc
         "",
         "Windows: %s" % ("; ".join(windows) or "any time"),
         "",
-        "Approvers: %s" % ", ".join(approvers),
+        "Approvers: %s" % listed(approvers),
     ]
     return "\n".join(lines)

@@ -147,7 +147,7 @@ def await_cutover(ctx: StepContext) -> StepResult:
     until = decision.until
     answer = services.simulated_approvals.get(database.name)
     if decision.status == "AwaitingApproval" and answer:  # rehearsal: the simulated approver answers at once
-        approver = database.cutover.approval.approvers[0]
+        approver = database.cutover.approval.approvers[0].id
         services.approvals.put(database.name, ApprovalRecord(window=decision.window_key, decision=answer, by=approver))
         until = now
     raise CutoverWait(decision.status, decision.message, until, clock.wait(database.name, until))

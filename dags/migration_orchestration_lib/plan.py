@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from migration_orchestration_lib.connections import remember_names
-from migration_orchestration_lib.cutover_gate import ApprovalSettings, CutoverSettings
+from migration_orchestration_lib.cutover_gate import ApprovalSettings, Approver, CutoverSettings
 from migration_orchestration_lib.cutover_windows import window_from_plan
 from migration_orchestration_lib.resource_id import ResourceId
 from migration_orchestration_lib.table_names import TableName, TableNameError, parse_table_name
@@ -311,6 +311,13 @@ def _cutover(item: Optional[Mapping[str, Any]]) -> CutoverSettings:
         windows=tuple(window_from_plan(window) for window in item["windows"]),
         expected_minutes=item["expectedMinutes"],
         approval=ApprovalSettings(
-            required=approval["required"], approvers=tuple(approval.get("approvers", ())), channel=approval["channel"]
+            required=approval["required"],
+            approvers=tuple(map(_approver, approval.get("approvers", ()))),
+            channel=approval["channel"],
         ),
     )
+
+
+def _approver(item: Any) -> Approver:
+    """An approver as the plan writes it: the Airflow user name, or `{id, name}` with a name to show people."""
+    return Approver(item) if isinstance(item, str) else Approver(item["id"], item["name"])

@@ -114,14 +114,17 @@ def main() -> None:
             # What Airflow's HITL route does with a response (core_api/routes/public/hitl.py): the respondent's
             # id checked against assigned_users by the auth manager, and responded_by = id and name.
             from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
+            from migration_orchestration_lib.cutover_gate import Approver
             from migration_orchestration_lib.cutover_hitl import approver_of, approver_users
 
-            assigned = {user["id"] for user in approver_users([ALICE.upper()])}
+            # As the plan writes her: her object id (in capitals) and a display name only people see.
+            approvers = [Approver(ALICE.upper(), "Alice Example")]
+            assigned = {user["id"] for user in approver_users(approvers)}
             out["hitl"] = {
                 "alice_may_answer": manager.is_authorized_hitl_task(assigned_users=assigned, user=alice),
                 "bob_may_answer": manager.is_authorized_hitl_task(assigned_users=assigned, user=admin),
                 "fab_alone_lets_alice": FabAuthManager.is_authorized_hitl_task(manager, assigned_users=assigned, user=alice),
-                "approver_of_alices_answer": approver_of({"id": str(alice.get_id()), "name": alice.get_name()}, [ALICE.upper()]),
+                "approver_of_alices_answer": approver_of({"id": str(alice.get_id()), "name": alice.get_name()}, approvers),
             }
         from fastapi.testclient import TestClient
 

@@ -10,10 +10,12 @@ from migration_orchestration_lib.cutover_gate import (
     GO,
     WAIT,
     ApprovalSettings,
+    Approver,
     CutoverSettings,
     approval_command,
     decide_cutover,
     parse_record,
+    window_missed,
 )
 from migration_orchestration_lib.cutover_windows import Window, window_from_plan
 
@@ -21,7 +23,7 @@ pytestmark = [pytest.mark.airflow26]
 
 SATURDAY_NIGHT = Window(time_zone="Europe/Berlin", days=("Sat",), start="22:00", duration_minutes=360)
 CHRISTMAS_EVE = window_from_plan({"timeZone": "America/New_York", "from": "2026-12-24T20:00", "to": "2026-12-25T02:00"})
-APPROVERS = ("alice@contoso.com",)
+APPROVERS = (Approver("alice@contoso.com"),)
 WITH_APPROVAL = CutoverSettings(windows=(SATURDAY_NIGHT,), approval=ApprovalSettings(True, APPROVERS, "airflowVariable"))
 SAT_OPENING = "2026-12-05T21:00:00Z"  # Sat 2026-12-05 22:00 CET
 
@@ -183,6 +185,27 @@ def test_when_no_window_will_ever_fit_it_says_so():
     assert decision.action == WAIT and decision.until is None and "no window of the plan fits any more" in decision.message
 
 
+def test_an_approver_with_a_display_name_is_named_name_id_and_matched_by_id():
+    """An approver of the plan with a display name (Entra ID sign-in names users by object id): every message
+    names them `Alice Example (5e1f...)`; the record's `by` and the command's stay the id, matched without case."""
+    alice = Approver("5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60", "Alice Example")
+    named = CutoverSettings(windows=(SATURDAY_NIGHT,), approval=ApprovalSettings(True, (alice, Approver("bob@contoso.com")), "hitl"))
+    now = utc(2026, 12, 5, 22)
+    by_id = record("approve", by=alice.id.upper())
+    asked = decide_cutover("db", named, now)
+    assert "awaits approval by one of Alice Example (5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60), bob@contoso.com before" in asked.message
+    assert approval_command("db", SAT_OPENING, alice.id) in asked.message, "the command writes the id"
+    assert decide_cutover("db", named, now, by_id).message.endswith("(approved by Alice Example (5E1F0C2A-7B3D-4C5E-9F6A-1B2C3D4E5F60))")
+    rejected = decide_cutover("db", named, now, record("reject", by=alice.id))
+    assert "rejected by Alice Example (5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60): it keeps replicating" in rejected.message
+    passed = window_missed("db", named, utc(2026, 12, 6, 4), record("reject", by=alice.id), utc(2026, 12, 5, 20), None)
+    assert passed.endswith("(rejected by Alice Example (5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60))")
+    # A display name is no id: a record by it is someone else's.
+    by_name = decide_cutover("db", named, now, record("approve", by="Alice Example"))
+    assert by_name.action == ASK and ("the approval record by Alice Example is ignored: not one of the approvers "
+                                      "(Alice Example (5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60), bob@contoso.com)") in by_name.message
+
+
 def test_parse_record():
     assert parse_record(None) == (None, None)
     parsed, problem = parse_record({"window": SAT_OPENING, "decision": "APPROVE", "by": "bob"})
@@ -196,7 +219,7 @@ def test_the_rendered_plan_carries_each_database_cutover_and_which_databases_are
     cutover = {
         "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat"], "start": "22:00", "durationMinutes": 360}],
         "expectedMinutes": 45,
-        "approval": {"required": True, "approvers": ["alice@contoso.com"], "channel": "airflowVariable"},
+        "approval": {"required": True, "approvers": [{"id": "alice@contoso.com", "name": "Alice Example"}, "bob"], "channel": "airflowVariable"},
     }
     document = plan_with_databases(
         [
@@ -208,10 +231,15 @@ def test_the_rendered_plan_carries_each_database_cutover_and_which_databases_are
     plan = parse_plan(document)
     assert plan.database("gated").cutover.windows == (SATURDAY_NIGHT,)
     assert plan.database("gated").cutover.expected_minutes == 45
+    assert plan.database("gated").cutover.approval.approvers == (Approver("alice@contoso.com", "Alice Example"), Approver("bob"))
     assert [plan.is_gated(d) for d in plan.databases] == [True, False, False]
     document["cutover"] = {"maxConcurrent": 1}
     plan = parse_plan(document)
     assert [plan.is_gated(d) for d in plan.databases] == [True, False, True], "maxConcurrent gates what freezes its source"
+    document["databases"][0]["cutover"]["approval"]["approvers"][0].pop("id")
+    with pytest.raises(PlanError, match=r"databases\[0\]\.cutover\.approval\.approvers\[0\]: "):
+        parse_plan(document)
+    document["databases"][0]["cutover"]["approval"]["approvers"] = ["alice@contoso.com"]
     document["databases"][0]["cutover"]["windows"][0].pop("start")
     with pytest.raises(PlanError, match=r"databases\[0\]\.cutover\.windows\[0\]"):
         parse_plan(document)

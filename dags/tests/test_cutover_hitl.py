@@ -30,7 +30,7 @@ from task_driver import RunDriver, WorkerCrashed
 from test_rehearsal import events  # noqa: F401 (the fixture)
 from test_event_path import seconds_taken
 from migration_orchestration_lib.airflow_compat import AIRFLOW_VERSION, utc_now
-from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT
+from migration_orchestration_lib.cutover_gate import ASK, GO, WAIT, Approver
 from migration_orchestration_lib.cutover_hitl import HITL_AVAILABLE, Turn, approver_of, approver_users
 from migration_orchestration_lib.settings import ConfigurationError
 from migration_orchestration_lib.step_context import first_poke_of_try, forget_first_poke_of_try
@@ -125,17 +125,28 @@ def resumed_context() -> dict:
 
 
 def test_approvers_are_assigned_by_id_and_matched_without_case():
-    assert approver_users([ALICE]) == [{"id": ALICE, "name": ALICE}]
-    assert approver_of({"id": "Alice@Contoso.com", "name": "Alice@Contoso.com"}, [ALICE]) == ALICE
-    assert approver_of({"id": "7", "name": "alice@contoso.com"}, [ALICE]) == ALICE  # FAB: numeric ids, names as written
-    assert approver_of({"id": MALLORY, "name": MALLORY}, [ALICE]) is None and approver_of(None, [ALICE]) is None
+    approvers = [Approver(ALICE)]
+    assert approver_users(approvers) == [{"id": ALICE, "name": ALICE}]
+    assert approver_of({"id": "Alice@Contoso.com", "name": "Alice@Contoso.com"}, approvers) == ALICE
+    assert approver_of({"id": "7", "name": "alice@contoso.com"}, approvers) == ALICE  # FAB: numeric ids, names as written
+    assert approver_of({"id": MALLORY, "name": MALLORY}, approvers) is None and approver_of(None, approvers) is None
 
 
-def gated_document(channel: str = "hitl", required: bool = True) -> dict:
+def test_an_approver_with_a_display_name_is_shown_by_it_and_matched_by_id():
+    """Entra ID sign-in names a user by object id: the Required Actions page shows the plan's display name, the
+    auth manager and the record go by the id."""
+    alice = Approver("5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60", "Alice Example")
+    assert approver_users([alice, Approver(ALICE)]) == [{"id": alice.id, "name": "Alice Example"}, {"id": ALICE, "name": ALICE}]
+    # FAB with Entra ID: id the ab_user row's number, name the object id (entra_sign_in)
+    assert approver_of({"id": "1", "name": alice.id.upper()}, [alice]) == alice.id
+    assert approver_of({"id": "2", "name": "Alice Example"}, [alice]) is None, "a display name is shown, never matched"
+
+
+def gated_document(channel: str = "hitl", required: bool = True, approver: object = ALICE) -> dict:
     cutover = {
         "windows": [{"timeZone": "Europe/Berlin", "days": ["Sat", "Sun"], "start": "22:00", "durationMinutes": 360}],
         "expectedMinutes": 30,
-        "approval": {"required": required, "approvers": [ALICE] if required else [], "channel": channel},
+        "approval": {"required": required, "approvers": [approver] if required else [], "channel": channel},
     }
     return plan_with_databases([database_entry("database_1", "Sales", cutover=cutover), database_entry("database_2", "Hr")])
 
@@ -164,12 +175,14 @@ def test_on_channel_hitl_the_dag_asks_through_airflow_right_before_the_freeze():
     from migration_orchestration_lib.cutover_hitl import CutoverApprovalOperator
     from migration_orchestration_lib.operators import MigrationTask
 
-    dag = build(gated_document(), {})
+    dag = build(gated_document(approver={"id": ALICE, "name": "Alice Example"}), {})
     ask = dag.get_task("database_1.await_cutover")
     assert isinstance(ask, CutoverApprovalOperator)
     assert ask.upstream_task_ids == {"database_1.wait_for_migration"} and "database_1.freeze_source" in ask.downstream_task_ids
-    assert ask.assigned_users == [{"id": ALICE, "name": ALICE}] and ask.defaults is None  # no answer is no default
+    assert ask.assigned_users == [{"id": ALICE, "name": "Alice Example"}] and ask.defaults is None  # no answer is no default
     assert "Sat/Sun 22:00 for 360 min (Europe/Berlin)" in ask.body and "database_1" in ask.subject
+    assert "Approvers: Alice Example (alice@contoso.com)" in ask.body
+    assert build(gated_document(), {}).get_task("database_1.await_cutover").assigned_users == [{"id": ALICE, "name": ALICE}]
     assert ask.execution_timeout == dag.default_args["execution_timeout"]  # not turned into the response timeout
     assert "database_2.await_cutover" not in dag.task_dict  # ungated: its chain is unchanged
 
@@ -196,13 +209,14 @@ def test_an_answer_by_someone_not_an_approver_is_ignored_and_records_nothing():
 
     gate = WindowsGate([(-60, -30), (3600, 7200)])  # the window passed meanwhile: waits for the next
     gate.anchor()
-    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
+    approvers = [Approver(ALICE, "Alice Example")]
+    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=approvers, gate=gate)
     event = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": MALLORY, "name": MALLORY}}
 
     with pytest.raises(AirflowRescheduleException):
         operator.execute_complete(resumed_context(), event, window=gate.openings[0][0].isoformat(), deadline=utc_now().isoformat())
     assert gate.records == {}
-    assert gate.events[0] == ("AwaitingApproval", "answer by %s ignored: not an approver of database_1 (%s)" % (MALLORY, ALICE))
+    assert gate.events[0] == ("AwaitingApproval", "answer by %s ignored: not an approver of database_1 (Alice Example (%s))" % (MALLORY, ALICE))
     assert gate.statuses()[1:] == ["WaitingForWindow"]
 
 
@@ -237,7 +251,7 @@ def test_the_approval_steps_events_wait_no_longer_than_its_execution_timeout(mon
     gate = StepGate(parse_plan(gated_document()), "database_1", Timing.for_environment({}))
     gate._services = SimpleNamespace(records=MemoryRecords(), clock=SimpleNamespace(now=utc_now), simulated_approvals={})
     operator = CutoverApprovalOperator(
-        task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, execution_timeout=timedelta(seconds=3))
+        task_id="await_cutover", database_name="database_1", approvers=[Approver(ALICE)], gate=gate, execution_timeout=timedelta(seconds=3))
 
     def look():
         with pytest.raises(AirflowRescheduleException):
@@ -269,12 +283,12 @@ def test_a_try_asks_at_its_first_poke_rescheduled_or_deferred(monkeypatch):
 
     monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
     gate = AnyTimeGate([])
-    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
+    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[Approver(ALICE)], gate=gate)
     with pytest.raises(PARKED):
         operator.execute(resumed_context())
     assert gate.statuses() == ["AwaitingApproval"]
 
-    deferred = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, deferrable=True)
+    deferred = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[Approver(ALICE)], gate=gate, deferrable=True)
     with pytest.raises(PARKED):
         deferred.execute(resumed_context())
 
@@ -290,7 +304,7 @@ def test_without_windows_an_unanswered_request_is_asked_again_and_never_missed(m
     context = resumed_context()
     gate = AnyTimeGate([])
     operator = CutoverApprovalOperator(
-        task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate, heartbeat=timedelta(minutes=5)
+        task_id="await_cutover", database_name="database_1", approvers=[Approver(ALICE)], gate=gate, heartbeat=timedelta(minutes=5)
     )
     asked_at = utc_now()
     with pytest.raises(PARKED) as asked:
@@ -320,7 +334,7 @@ def test_a_try_after_one_that_ended_counts_from_its_own_first_poke_under_the_sam
 
     monkeypatch.setattr(provider, "upsert_hitl_detail", lambda **request: None)  # the Execution API call
     gate = AnyTimeGate([])
-    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[ALICE], gate=gate)
+    operator = CutoverApprovalOperator(task_id="await_cutover", database_name="database_1", approvers=[Approver(ALICE)], gate=gate)
     with pytest.raises(PARKED) as asked:
         operator.execute(resumed_context())
     approval = {"chosen_options": ["Approve"], "params_input": {}, "responded_at": utc_now(), "responded_by_user": {"id": ALICE, "name": ALICE}}
@@ -599,7 +613,7 @@ def run_cutover(dag_id: str, gate: WindowsGate, client, triggerer, answers: List
         ask = CutoverApprovalOperator(
             task_id="await_cutover",
             database_name="database_1",
-            approvers=[ALICE],
+            approvers=[Approver(ALICE)],
             gate=gate,
             windows=["test windows (seconds of real time)"],
             **operator_args

@@ -141,6 +141,30 @@ def test_dependent_cutovers_take_their_expected_minutes_so_a_window_too_short_fo
     assert bool(waited) == (duration == 75), waited
 
 
+def test_an_approver_with_a_display_name_is_named_by_it_in_the_events_and_the_report(rehearsal_world, monkeypatch, tmp_path):
+    """Entra ID sign-in names an approver by object id: the plan's display name goes beside it wherever a person reads
+    (the events, the alerts of the report), while the approval record's `by` and the command stay the id."""
+    from test_rehearsal import run
+
+    alice = {"id": "5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60", "name": "Alice Example"}
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    monkeypatch.setenv("MIGRATION_SIMULATE_START", "2026-12-03T12:00:00Z")  # Thursday
+    monkeypatch.setenv("MIGRATION_SIMULATE_UNTIL", "2026-12-07T00:00:00Z")  # one Saturday
+    monkeypatch.setenv("MIGRATION_SIMULATE_APPROVAL", "first:reject")
+    approval = dict(APPROVAL, approvers=[alice])
+    document = plan_with_databases([database_entry("first", "Sales", cutover={"windows": [SATURDAY_NIGHT], "expectedMinutes": 30, "approval": approval})])
+    state, tasks = run(document)
+
+    assert state == "success", tasks
+    report, _ = report_of(document, state, tasks, rehearsal_world, tmp_path)
+    named = "Alice Example (5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60)"
+    alerts = report.stdout.split("Alerts an operator would get")[1].split("\n\n")[0]
+    assert "awaits approval by one of %s before" % named in alerts and "rejected by %s: it keeps replicating" % named in alerts, alerts
+    seen = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    asked = next(e["Message"] for e in seen if e["Status"] == "AwaitingApproval")
+    assert '"by":"5e1f0c2a-7b3d-4c5e-9f6a-1b2c3d4e5f60"' in asked, "the command writes the id"
+
+
 @pytest.mark.parametrize("gates, max_concurrent, second_begins", [
     ({"a": [], "b": []}, None, "2026-12-05T23:00:00Z"),  # independent: b, due at 23:00, begins alongside a
     ({"a": [], "b": []}, 2, "2026-12-05T23:00:00Z"),  # a place for it

@@ -82,6 +82,23 @@ const windowSchema = z
     when: (payload) => asRecord(payload.value) !== undefined,
   });
 
+const ONE_LINE = /^[^\s\u0000-\u001f](?:[^\u0000-\u001f]{0,254}[^\s\u0000-\u001f])?$/;
+const airflowUserName = matching(ONE_LINE, 'must be an Airflow user name: 1-256 characters without surrounding spaces');
+
+const approverSchema = z.union([
+  airflowUserName,
+  z
+    .strictObject({
+      id: airflowUserName.describe(
+        'The Airflow user name, matched and assigned as the approver (with airflow.kubernetes.signIn, their Entra object id).',
+      ),
+      name: matching(ONE_LINE, 'must be a display name: 1-256 characters without surrounding spaces').describe(
+        'A name people know them by, such as Alice Example: only shown in the notification, the approval request and the report.',
+      ),
+    })
+    .describe('An approver with a display name.'),
+]);
+
 const approvalSchema = z
   .strictObject({
     required: z
@@ -89,15 +106,10 @@ const approvalSchema = z
       .optional()
       .describe('Whether a person must approve before the source is frozen for the cutover. Default false.'),
     approvers: z
-      .array(
-        matching(
-          /^[^\s\u0000-\u001f](?:[^\u0000-\u001f]{0,254}[^\s\u0000-\u001f])?$/,
-          'must be an Airflow user name: 1-256 characters without surrounding spaces',
-        ),
-      )
+      .array(approverSchema)
       .optional()
       .describe(
-        "Airflow user names who may approve (the HITL respondents; named in the notification). At least one when approval is required. With airflow.kubernetes.signIn (Entra ID), a user's name is their Entra object id (az ad user show --id <sign-in name> --query id -o tsv).",
+        "Airflow user names who may approve (the HITL respondents; named in the notification), each a name or { id, name } with a display name shown to people. At least one when approval is required. With airflow.kubernetes.signIn (Entra ID), a user's name is their Entra object id (az ad user show --id <sign-in name> --query id -o tsv).",
       ),
     channel: z
       .enum(APPROVAL_CHANNELS)
@@ -302,10 +314,12 @@ export function checkCutover(value: unknown, report: ReportProblem): void {
  * otherwise (an email, a UPN) could never answer.
  */
 function checkSignInApprovers(approvers: unknown, at: Path, report: ReportProblem): void {
-  asArray(approvers).forEach((approver, index) => {
+  asArray(approvers).forEach((item, index) => {
+    const named = typeof item !== 'string';
+    const approver = named ? asRecord(item)?.id : item;
     if (typeof approver !== 'string' || GUID_PATTERN.test(approver)) return;
     report(
-      [...at, index],
+      named ? [...at, index, 'id'] : [...at, index],
       `${quote(approver)} can never answer: with airflow.kubernetes.signIn an Airflow user is named by their Entra object id (FAB takes the ID token's oid claim), ` +
         "so an approver is that GUID; find a person's with: az ad user show --id <their sign-in name> --query id -o tsv",
     );

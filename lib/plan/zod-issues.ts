@@ -23,17 +23,19 @@ const EXPECTED = new Map([
 /** Per-parse error map: words the generic issues; messages set in the schema take precedence. */
 export const describeIssue: z.core.$ZodErrorMap = (issue) => {
   if (issue.code === 'too_big' || issue.code === 'too_small') return describeSize(issue);
-  if (issue.code !== 'invalid_type' && issue.code !== 'invalid_value') return undefined;
+  if (issue.code !== 'invalid_type' && issue.code !== 'invalid_value' && issue.code !== 'invalid_union') return undefined;
   if (issue.input === undefined) return 'missing required field';
-  if (issue.code === 'invalid_type') {
+  if (issue.code !== 'invalid_value') {
+    // A union (an approver: a string or a mapping) refuses a value of none of its options' kinds.
+    const kinds = issue.code === 'invalid_union' ? optionKinds(issue.inst) : [issue.expected];
     // YAML reads `4711` or `true` as a number or a boolean; the fix for a string field is to quote it.
-    const quoteIt = issue.expected === 'string' && ['number', 'boolean'].includes(typeof issue.input);
+    const quoteIt = kinds.includes('string') && ['number', 'boolean'].includes(typeof issue.input);
     // `dependsOn: database_1`, `emails: dba@contoso.com`: one value where a list belongs (written so YAML and JSON both read it).
-    const listIt = issue.expected === 'array' && typeof issue.input === 'string' && !issue.input.includes(',') && listOfStrings(issue.inst);
+    const listIt = issue.code === 'invalid_type' && issue.expected === 'array' && typeof issue.input === 'string' && !issue.input.includes(',') && listOfStrings(issue.inst);
     const hint = quoteIt
       ? `; quote it if it is text: "${String(issue.input)}"`
       : listIt ? `; one value is a list too: [${quote(issue.input as string)}]` : '';
-    const expected = EXPECTED.get(issue.expected) ?? `a ${issue.expected}`;
+    const expected = kinds.map((kind) => EXPECTED.get(kind) ?? `a ${kind}`).join(' or ');
     return `expected ${expected}, got ${describeValue(issue.input)}${hint}`;
   }
   const values = issue.values.map(String);
@@ -42,6 +44,12 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
   const suggestion = closestMatch(issue.input, values);
   return `must be one of ${allowed} (got ${quote(issue.input)}${suggestion ? `; did you mean ${suggestion}?` : ''})`;
 };
+
+/** The kinds of value a union accepts: `string`, `object`. */
+function optionKinds(schema: unknown): string[] {
+  const options = (schema as { _zod?: { def?: { options?: z.ZodType[] } } } | undefined)?._zod?.def?.options ?? [];
+  return options.map(({ _zod: { def } }) => def.type);
+}
 
 /** Whether the schema that refused a value is a list of strings (a list of mappings is not fixed by brackets). */
 function listOfStrings(schema: unknown): boolean {
@@ -78,6 +86,13 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
           RETIRED_FIELDS.get(formatFieldPath([...path, key])) ??
           (key === '<<' ? MERGE_KEY : `unknown field${fieldHint(key, known)}`),
       }));
+    }
+    // A value of one option's kind (an approver's mapping without its id): that option's issues say what is wrong.
+    if (issue.code === 'invalid_union') {
+      const ofItsKind = issue.errors.filter((option) => !option.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+      if (ofItsKind.length === 1) {
+        return issuesToProblems(ofItsKind[0]!.map((inner) => ({ ...inner, path: [...path, ...inner.path] })), schema);
+      }
     }
     // A merge key in a record (tags): whatever zod says of the key or its value.
     if (path.at(-1) === '<<') return [{ path, message: MERGE_KEY }];
@@ -126,11 +141,20 @@ function objectKind(value: object): string | undefined {
 function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[] {
   let schema = unwrap(root);
   for (const segment of path) {
+    schema = objectOption(schema);
     if (schema instanceof z.ZodObject) schema = unwrap(schema.shape[String(segment)]);
     else if (schema instanceof z.ZodArray) schema = unwrap(schema.element as z.ZodType);
     else return [];
   }
+  schema = objectOption(schema);
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+/** The one mapping a union accepts (an approver's `{ id, name }`), else the schema itself. */
+function objectOption(schema: z.ZodType): z.ZodType {
+  if (!(schema instanceof z.ZodUnion)) return schema;
+  const objects = (schema.options as z.ZodType[]).map(unwrap).filter((option) => option instanceof z.ZodObject);
+  return objects.length === 1 ? objects[0]! : schema;
 }
 
 /** Looks through the wrappers that do not change a value's shape: defaults, optional, pipes. */
