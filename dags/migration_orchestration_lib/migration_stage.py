@@ -58,6 +58,12 @@ class Standing:
         return self.migration.migration_operation_id if self.migration else None
 
     @property
+    def latest_operation_id(self) -> Optional[str]:
+        """DMS's latest migration into the target: this plan's, or another's it reports Succeeded (`foreign_completed`:
+        one a run of this Airflow declared migrated before the plan's migration service was replaced reads so)."""
+        return self.operation_id or (self.foreign_completed[0].migration_operation_id if self.foreign_completed else None)
+
+    @property
     def is_live(self) -> bool:
         return self.stage in LIVE
 

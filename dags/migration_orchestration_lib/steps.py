@@ -118,7 +118,7 @@ def preflight(ctx: StepContext) -> StepResult:
             "the DMS self-hosted integration runtime is %s, not Online: register or start it first" % runtime_state
         )
     now = standing(ctx)
-    record_declared_target(ctx, now.operation_id)  # a handoff an earlier version declared: kept once DMS forgets it
+    record_declared_target(ctx, now.latest_operation_id)  # a handoff an earlier version declared: kept once DMS forgets it
     _refuse_while_dms_still_works_on_it(ctx, now)
     _refuse_a_declared_target_dms_no_longer_shows(ctx, now)
     _refuse_copying_over_a_completed_migration(ctx, now)
