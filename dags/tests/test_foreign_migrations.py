@@ -418,10 +418,12 @@ def test_a_sqldb_copy_another_migration_completed_into_after_preflight_is_never_
     """The other's copy completes between this run's preflight and its start_migration (a wait for a place there may
     take hours): start_migration reads DMS again right before it freezes the source, and refuses, nothing frozen."""
     plan, dag, world = setup(rehearsal_world, "db-prod", "offline")
-    foreign, written = [], []
+    foreign, written, frozen = [], [], []
 
     def another_completes_after_preflight(task_id):
         world.observe(task_id)
+        if not world.source_writable():
+            frozen.append(task_id)
         if task_id == "db.preflight" and not foreign:
             foreign.append(start_foreign_migration(monkeypatch, world, "db-prod", "offline", "another-service", ending="Succeeded"))
             written.append(_an_application_writes_to_the_target(world))
@@ -435,4 +437,4 @@ def test_a_sqldb_copy_another_migration_completed_into_after_preflight_is_never_
     assert states["db.preflight"] == "success" and states["db.start_migration"] == "failed", driver.errors
     assert foreign[0] in driver.errors["db.start_migration"], driver.errors
     assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
-    assert world.source_writable(), "never frozen"
+    assert world.source_writable() and frozen == [], "never frozen"
