@@ -290,6 +290,7 @@ class DmsGateway:
                         "it is being canceled" if existing.is_canceling else "it still copies though its last ARM operation failed"))
             log.info("Adopting migration %s already in flight into %s (%s)", operation_id, target.describe(), existing.describe())
             return StartResult(operation_id, adopted=True, status=existing)
+        _refuse_a_copy_over_another_completed_copy(target, source_database_name, existing, self.migration_service_id)
         body = _with_last_backup(build_request(), target, last_backup_name)
         what = "create the migration of %s" % target.describe()
         try:
@@ -412,6 +413,22 @@ def _adoptable(target: MigrationTarget, source_database_name: str, migration: Mi
     if not migration.migration_operation_id:
         raise DmsOperationFailed("the migration in flight into %s has no migrationOperationId" % target.describe())
     return migration.migration_operation_id
+
+
+def _refuse_a_copy_over_another_completed_copy(target: MigrationTarget, source_database_name: str,
+                                              existing: Optional[MigrationStatus], migration_service_id: str) -> None:
+    """A SqlDb target exists before any copy: where DMS's latest migration into it is another's (`foreign_because`) that
+    DMS reports Succeeded, the target holds that completed copy, perhaps handed to applications, and a create would copy
+    over its rows. The steps refuse it first (`steps._refuse_copying_over_a_completed_migration`); here it is read again
+    right before the create, as it may have completed since."""
+    if target.kind != "SqlDb" or existing is None or not existing.is_succeeded:
+        return
+    foreign = foreign_because(existing, source_database_name, migration_service_id)
+    if foreign is not None:
+        raise MigrationConflictError(
+            "target database %s on %s holds migration %s %s, which DMS reports Succeeded: a completed copy, which "
+            "applications may use, so no copy is created over it" % (
+                target.database_name, target.server_name, existing.migration_operation_id, foreign[0]))
 
 
 def _translated(error: Exception, what: str) -> Exception:

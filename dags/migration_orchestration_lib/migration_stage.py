@@ -48,10 +48,20 @@ class Standing:
     # ours by service and source database, yet maybe another server's same-named database. Doubtful:
     # forward steps go on with it; rollback cancels it or removes its target only where this run created it.
     unmatched_source_server: Optional[str] = None
+    # Not_started for this plan, yet DMS's latest migration into the target is another's (`foreign_because`: what DMS
+    # says) that it reports Succeeded: a completed copy or restore, perhaps handed to applications by whoever ran it.
+    # A SqlDb copy never writes over it (`steps._refuse_copying_over_a_completed_migration`).
+    foreign_completed: Optional[Tuple[MigrationStatus, str]] = None
 
     @property
     def operation_id(self) -> Optional[str]:
         return self.migration.migration_operation_id if self.migration else None
+
+    @property
+    def latest_operation_id(self) -> Optional[str]:
+        """DMS's latest migration into the target: this plan's, or another's it reports Succeeded (`foreign_completed`:
+        one a run of this Airflow declared migrated before the plan's migration service was replaced reads so)."""
+        return self.operation_id or (self.foreign_completed[0].migration_operation_id if self.foreign_completed else None)
 
     @property
     def is_live(self) -> bool:
@@ -123,7 +133,8 @@ def standing_of(
                 "target database %s is being migrated %s (DMS migration %s, %s: %s, or started by hand)"
                 % (database.target_database, foreign[0], migration.migration_operation_id, migration.migration_status, foreign[1])
             )
-        return Standing(NOT_STARTED, None)  # an ended migration that was not ours
+        return Standing(NOT_STARTED, None,  # an ended migration that was not ours
+                        foreign_completed=(migration, foreign[0]) if migration.is_succeeded else None)
     stage = migration.stage  # creating, copying, ready_for_cutover, completing, succeeded, failed, canceling, canceled
     if stage == "creating":
         stage = COPYING

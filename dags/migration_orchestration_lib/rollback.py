@@ -228,7 +228,7 @@ def _freezes_in_flight(ctx: StepContext, task: str) -> List[str]:
 def _roll_back(ctx: StepContext, actions: Actions) -> StepResult:
     database, services = ctx.database, ctx.services
     now = standing(ctx)
-    record_declared_target(ctx, now.operation_id)  # as preflight does: this run's may have failed before reading DMS
+    record_declared_target(ctx, now.latest_operation_id)  # as preflight does: this run's may have failed before reading DMS
     if not ctx.preflight_passed():  # its wait for earlier runs' SQL may not have ended (it failed at timeoutMinutes)
         wait_for_earlier_runs_sql(ctx, now, own_tasks=("preflight", ROLLBACK_TASK))
     _wait_while_canceling(ctx, now)

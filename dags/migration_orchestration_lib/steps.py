@@ -118,9 +118,10 @@ def preflight(ctx: StepContext) -> StepResult:
             "the DMS self-hosted integration runtime is %s, not Online: register or start it first" % runtime_state
         )
     now = standing(ctx)
-    record_declared_target(ctx, now.operation_id)  # a handoff an earlier version declared: kept once DMS forgets it
+    record_declared_target(ctx, now.latest_operation_id)  # a handoff an earlier version declared: kept once DMS forgets it
     _refuse_while_dms_still_works_on_it(ctx, now)
     _refuse_a_declared_target_dms_no_longer_shows(ctx, now)
+    _refuse_copying_over_a_completed_migration(ctx, now)
     wait_for_earlier_runs_sql(ctx, now)  # before the first read of the source or target is submitted
     try:
         found = ctx.sql.source_facts(database)
@@ -322,6 +323,27 @@ def _refuse_a_declared_target_dms_no_longer_shows(ctx: StepContext, now: Standin
     )
 
 
+def _refuse_copying_over_a_completed_migration(ctx: StepContext, now: Standing) -> None:
+    """A SqlDb target exists before any copy, so its existence refuses nothing (a restore's does: `_check_before_start`).
+    Where DMS's latest migration into it is another's (another plan's service, another source database: not this
+    plan's, so `not_started`) that DMS reports Succeeded, the target holds that completed copy, which whoever ran it
+    may have handed to applications: this plan's copy would write over their rows. Nothing is started or frozen."""
+    database = ctx.database
+    if database.restores_backups or now.foreign_completed is None:
+        return
+    migration, why = now.foreign_completed
+    raise StepFailure(
+        "SqlDb target database %s on %s holds migration %s %s, which DMS reports Succeeded: a completed copy, which "
+        "applications may use by now, and this plan's copy would write over its rows: nothing is started or frozen and "
+        "source %s is left as it is. A person finds out whose it is: if anything uses that target, name another target "
+        "database in the plan (databases[].target.database), deployed with the source's schema on %s first; only if "
+        "nothing does and its rows may go, delete that database migration resource (Remove-AzDataMigrationToSqlDb, "
+        "%s/providers/Microsoft.DataMigration/databaseMigrations/%s), then run again"
+        % (database.target_database, database.target_server, migration.migration_operation_id, why,
+           database.source_database, database.target_server, ctx.target.scope, database.target_database)
+    )
+
+
 def _restriction(source: Any, frozen_by_dag: bool) -> str:
     if frozen_by_dag:
         return ", frozen"
@@ -492,6 +514,7 @@ def start_migration(ctx: StepContext) -> StepResult:
         if freezes_for_copy:  # an earlier try's worker may have died between its create and its promise
             validation.promise(ctx, now.operation_id)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
+    _refuse_copying_over_a_completed_migration(ctx, now)  # one completed since preflight: before the freeze
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
         source_freeze.remember_before_freeze(ctx, database)
         _stand_down_if_overtaken(ctx)

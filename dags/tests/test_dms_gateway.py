@@ -254,6 +254,35 @@ def test_start_refuses_a_target_busy_with_a_migration_of_another_service(server,
         gateway.start(target("SqlMi"), SOURCE_DATABASE, never_called)
 
 
+@pytest.mark.parametrize("by", ["another-service", "another-source"])
+def test_start_creates_no_copy_over_another_copy_into_a_sqldb_target_that_completed(server, gateway, transport, by):
+    """A SqlDb target holds another's completed copy (another plan's service, or another source database), which its
+    owner may have handed to applications: the steps refuse it ("Data safety"), and so does the create itself, right
+    before it is sent (the copy may have completed since the step read DMS). Before, it created a copy over it."""
+    if by == "another-service":
+        other_service = SERVICE_ID.rsplit("/", 1)[0] + "/service2"
+        server.world.add_migration_service(other_service, location="northeurope")
+        owner = DmsGateway.connect(ResourceId.parse(other_service), StaticTokenCredential(), transport=transport, base_url=server.base_url, timing=FAST)
+        body, source = create_body("SqlDb"), SOURCE_DATABASE
+        body["properties"]["migrationService"] = other_service
+        why = "by migration service %s, not by this plan.s %s" % (other_service, SERVICE_ID)
+    else:
+        owner, body, source = gateway, create_body("SqlDb"), "Hr"
+        server.world.put_database("sql01", "Hr", tables=server.world.database("sql01", SOURCE_DATABASE)["tables"])
+        body["properties"]["sourceDatabaseName"] = "Hr"
+        why = "from source database 'Hr', not 'Sales'"
+    completed = owner.start(target("SqlDb"), source, lambda: body).migration_operation_id
+    for _ in range(40):
+        if owner.status(target("SqlDb"), completed).stage == SUCCEEDED:
+            break
+    assert owner.status(target("SqlDb"), completed).stage == SUCCEEDED
+
+    with pytest.raises(MigrationConflictError, match=why):
+        gateway.start(target("SqlDb"), SOURCE_DATABASE, lambda: create_body("SqlDb"))
+    assert len(server.received("create")) == 1, "a copy was created over the completed one"
+    assert gateway.current_migration(target("SqlDb")).migration_operation_id == completed
+
+
 def test_start_adopts_a_same_named_database_whichever_source_server_dms_names(server, gateway):
     """Adoption does not judge the source server DMS names (`sourceServerName`: maybe the plan's host
     under another name): the migration is doubtful, and the rollback decides what it may undo."""

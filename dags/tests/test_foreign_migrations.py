@@ -234,8 +234,9 @@ def ended_variants():
 @pytest.mark.parametrize("target, mode, by, ending, target_exists", list(ended_variants()))
 def test_a_foreign_migration_that_ended_is_not_this_plans_to_undo(rehearsal_world, monkeypatch, target, mode, by, ending, target_exists):
     """An ended foreign migration is not this plan's: where it left a SqlMi or SqlVm target, preflight
-    refuses to overwrite it and the rollback keeps it (RolledBack); where it left none, or into a SqlDb
-    target (which exists before any migration), this plan migrates."""
+    refuses to overwrite it and the rollback keeps it (RolledBack); where it left none, or a SqlDb target (which
+    exists before any migration) it was canceled in, this plan migrates; a SqlDb target it completed a copy into
+    is never copied over (`test_a_sqldb_target_another_migration_completed_into_is_never_copied_over`)."""
     plan, dag, world = setup(rehearsal_world, target, mode)
     foreign = start_foreign_migration(monkeypatch, world, target, mode, by, target_exists, ending)
     before = world.target()
@@ -249,6 +250,9 @@ def test_a_foreign_migration_that_ended_is_not_this_plans_to_undo(rehearsal_worl
         assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
         assert world.target() == before, "a target this plan did not create is never removed"
         assert world.source_writable()
+    elif ending == "Succeeded":  # a SqlDb target holding another's completed copy
+        assert states["db.preflight"] == "failed" and foreign in driver.errors["db.preflight"], driver.errors
+        assert driver.outcome("db") == "rolled_back" and world.target() == before and world.source_writable()
     else:
         assert driver.outcome("db") == "migrated", driver.errors
 
@@ -313,7 +317,9 @@ def test_the_dags_freeze_kept_beside_a_foreign_migration_lets_the_next_run_copy_
     """The rollback-failed row's "another's migration", lived through after the freeze kept above: this plan's copy
     was canceled (it cannot go live), so the person makes the source writable as the Variable says, or leaves it
     frozen; the other's copy ends (its owner lets it end, or cancels it); the DAG triggered again copies into the
-    target and migrates, the source read-only at the end (done)."""
+    target and migrates, the source read-only at the end (done). A copy the other's completed is never copied over:
+    that run is refused, and once the person finds nothing uses it and deletes its migration resource, as the
+    refusal says, the next run copies."""
     from migration_rehearsal import sql_world
 
     plan, dag, world = setup(rehearsal_world, "db-prod", "offline")
@@ -332,13 +338,20 @@ def test_the_dags_freeze_kept_beside_a_foreign_migration_lets_the_next_run_copy_
         person.execute("ALTER DATABASE [Sales] SET READ_WRITE WITH ROLLBACK IMMEDIATE")
         assert world.source_writable()
     end_foreign_migration(monkeypatch, world, "db-prod", "offline", "another-source", foreign, ending)
+    earlier = [(canceled, "Canceled"), (foreign, ending)]
+    if ending == "Succeeded":
+        refused = RunDriver(dag, world.observe)
+        assert refused.run_database("db")["db.preflight"] == "failed", refused.errors
+        assert "delete that database migration resource" in refused.errors["db.preflight"], refused.errors
+        assert world.operations()[-1]["migrationOperationId"] == foreign, "nothing copied over the completed copy"
+        world.delete_migration_resource()  # nothing uses that copy: the person deletes it, as the refusal says
+        earlier = []
     again = RunDriver(dag, world.observe)
     states = again.run_database("db")
 
     assert again.outcome("db") == "migrated", (states, again.errors)
     ours = again.xcom[("db.start_migration", "return_value")]
-    assert [(op["migrationOperationId"], op["migrationStatus"]) for op in world.operations()] == [
-        (canceled, "Canceled"), (foreign, ending), (ours, "Succeeded")]
+    assert [(op["migrationOperationId"], op["migrationStatus"]) for op in world.operations()] == earlier + [(ours, "Succeeded")]
     assert not world.source_writable(), "declared migrated: the source stays read-only"
 
 
@@ -366,3 +379,62 @@ def test_a_migration_this_run_started_replaced_by_a_foreign_one_is_left_for_a_pe
     assert status == "Failed" and foreign[0] in message and "this run started or adopted migration %s" % ours in message
     assert foreign_status(world, foreign[0]) in IN_FLIGHT and world.target()["state"] == "RESTORING"
     assert world.source_writable()
+
+
+def _an_application_writes_to_the_target(world):
+    """An application of whoever took the completed copy live writes a row to the SqlDb target. Returns the table and
+    its rows now."""
+    table = sorted(world.target()["tables"])[0]
+    written = world.target()["tables"][table]
+    used = written["rows"] + [[9001, "written by the other team's application", 1]]
+    world.world.set_table(world.target_server, "Sales", table, written["columns"], used)
+    return table, used
+
+
+@pytest.mark.parametrize("by", FOREIGN)
+def test_a_sqldb_target_another_migration_completed_into_is_never_copied_over(rehearsal_world, monkeypatch, by):
+    """A SqlDb target exists before any copy, so preflight does not refuse it as it does a restore's: DMS's latest
+    migration into it is another's (another team's plan through its own service and Airflow, or another source
+    database through this plan's service), and DMS reports it Succeeded, a completed copy that may be live, its
+    applications writing to it. Before, it read as no migration of this plan (an ended foreign one is not_started) and
+    this plan froze its source and copied over it, the other's rows lost, then declared it migrated. Nothing is
+    started or frozen: preflight refuses it, naming that migration and what a person does."""
+    plan, dag, world = setup(rehearsal_world, "db-prod", "offline")
+    foreign = start_foreign_migration(monkeypatch, world, "db-prod", "offline", by, ending="Succeeded")
+    table, used = _an_application_writes_to_the_target(world)
+
+    driver = RunDriver(dag, world.observe)
+    states = driver.run_database("db")
+
+    assert world.target()["tables"][table]["rows"] == used, "a completed copy others may use was copied over"
+    assert [op["migrationOperationId"] for op in world.operations()] == [foreign], "nothing started over it"
+    assert states["db.preflight"] == "failed" and foreign in driver.errors["db.preflight"], driver.errors
+    assert "Succeeded" in driver.errors["db.preflight"] and "name another target database" in driver.errors["db.preflight"]
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable(), "never frozen"
+
+
+def test_a_sqldb_copy_another_migration_completed_into_after_preflight_is_never_started(rehearsal_world, monkeypatch):
+    """The other's copy completes between this run's preflight and its start_migration (a wait for a place there may
+    take hours): start_migration reads DMS again right before it freezes the source, and refuses, nothing frozen."""
+    plan, dag, world = setup(rehearsal_world, "db-prod", "offline")
+    foreign, written, frozen = [], [], []
+
+    def another_completes_after_preflight(task_id):
+        world.observe(task_id)
+        if not world.source_writable():
+            frozen.append(task_id)
+        if task_id == "db.preflight" and not foreign:
+            foreign.append(start_foreign_migration(monkeypatch, world, "db-prod", "offline", "another-service", ending="Succeeded"))
+            written.append(_an_application_writes_to_the_target(world))
+
+    driver = RunDriver(dag, another_completes_after_preflight)
+    states = driver.run_database("db")
+
+    [(table, used)] = written
+    assert world.target()["tables"][table]["rows"] == used, "a completed copy others may use was copied over"
+    assert [op["migrationOperationId"] for op in world.operations()] == foreign, "nothing started over it"
+    assert states["db.preflight"] == "success" and states["db.start_migration"] == "failed", driver.errors
+    assert foreign[0] in driver.errors["db.start_migration"], driver.errors
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable() and frozen == [], "never frozen"

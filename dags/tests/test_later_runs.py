@@ -308,6 +308,37 @@ def test_a_later_run_that_sees_an_earlier_versions_handoff_in_dms_records_it_by_
     dms_forgets_then_a_run_is_refused(plan, dag, world, declared, table, used)
 
 
+@pytest.mark.parametrize("form", ["by_migration", "legacy"])
+def test_a_sqldb_handoff_an_earlier_version_declared_stays_declared_once_the_plans_migration_service_is_replaced(
+        rehearsal_world, monkeypatch, form):
+    """A SqlDb handoff declared by a version before the record by target database, then the plan deployed with a new
+    migration service: DMS's completed migration into the target runs on the former service, so it reads as another's
+    (`not_started` for this plan), and no record by target says the target was declared. Before, the run took the
+    source, frozen since the handoff, for one a crashed run froze, and copied it over the target applications write
+    to. Refused as another's completed copy, its rollback would make that source writable beside the live target. The
+    record keyed by that very migration says this Airflow declared it: preflight records the handoff by target, refuses
+    as for a declared target DMS no longer shows, and the rollback keeps the source frozen."""
+    from migration_orchestration_lib import rehearsal
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.handoffs import target_handoff_key
+    from test_two_plans import OTHER_SERVICE_ID
+
+    plan, dag, world, declared, table, used = sqldb_migrated_then_used(rehearsal_world)
+    _as_an_earlier_version_recorded_it(rehearsal_world, plan, declared, form)
+    monkeypatch.setattr(rehearsal, "SERVICE_ID", OTHER_SERVICE_ID)  # the plan's new deployment's migration service
+    world.world.add_migration_service(OTHER_SERVICE_ID)
+    later = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
+    states = later.run_database("db")
+
+    assert world.target()["tables"][table]["rows"] == used, "the application's write is kept"
+    assert [op["migrationOperationId"] for op in world.operations()] == [declared], "no second copy"
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    assert states["db.preflight"] == "failed" and "was declared migrated (migration %s" % declared in later.errors["db.preflight"], later.errors
+    assert states["db.rollback"] == "failed" and "kept frozen" in later.errors["db.rollback"], later.errors
+    key = target_handoff_key(MigrationTarget.of(plan, plan.database("db")))
+    assert FileRecords(str(rehearsal_world), RECORDS_FILE).get(key) == declared
+
+
 class _Records:
     def __init__(self, records):
         self.records = dict(records)
