@@ -24,7 +24,8 @@ Decided from DMS and SQL state, read again in this task:
    over the live database: `_live_without_a_migration`), or this run validated it (only `done` failed, and an attempt of it whose worker
    lost its heartbeat may still be declaring it), or it had completed with its source frozen before
    this run began (that record may be lost), or DMS holds no migration of this plan into a restore's target that is
-   ONLINE (`_live_without_a_migration`: the record, keyed by that migration, cannot be found), or DMS lists a migration
+   there in any state but RESTORING (ONLINE, or a live one taken OFFLINE for a while: `_live_without_a_migration`; the
+   record, keyed by that migration, cannot be found), or DMS lists a migration
    of the source into a target the plan no longer names that DMS finishes by itself or a run declared migrated
    (`capacity.migrated_elsewhere`: the entry's target server moved): applications may write to that target by now, and a
    writable source beside it would split them. The rollback then fails, source frozen, for a person
@@ -481,8 +482,10 @@ def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any, hidd
     the handoff record, keyed by that migration, cannot be read then. A restore's target database ONLINE beside a
     source the DAG froze, DMS holding no migration of this plan into it, is that migration gone live (no restore of
     this source into it is pending, and preflight starts none over an existing target), perhaps declared migrated
-    and written to by applications. `hidden`: master's sys.databases showed the login no row of the target, which it
-    may not see though it exists (`target_removal.hidden`): it may be that one ONLINE."""
+    and written to by applications; so is one in any other state but RESTORING (what a restore that never went live
+    is left in, `target_removal.REMOVABLE_STATES`): a live database a person took OFFLINE for a while, or RECOVERING
+    after a restart or a failover, is still the one applications use. `hidden`: master's sys.databases showed the
+    login no row of the target, which it may not see though it exists (`target_removal.hidden`): it may be that one ONLINE."""
     database = ctx.database
     declared = declared_into_target(ctx)
     if declared:
@@ -499,13 +502,13 @@ def _live_without_a_migration(ctx: StepContext, now: Standing, target: Any, hidd
             "that migration gone live, and whether a run declared it migrated cannot be read (the Airflow Variables "
             "%s<operation id>)" % (database.target_database, database.target_server, handoff_key(""))
         )
-    if not database.restores_backups or target is None or target.state != target_removal.ONLINE:
+    if not database.restores_backups or target is None or target.state in target_removal.REMOVABLE_STATES:
         return ""
     return (
-        "target database %s on %s is ONLINE and DMS holds no migration of this plan into it (its migration resource "
+        "target database %s on %s is %s and DMS holds no migration of this plan into it (its migration resource "
         "deleted, or run by another migration service), so whether a run declared it migrated cannot be read (the "
         "Airflow Variables %s<operation id>)" % (
-            database.target_database, database.target_server, handoff_key(""))
+            database.target_database, database.target_server, target.state, handoff_key(""))
     )
 
 

@@ -506,3 +506,23 @@ def test_a_declared_target_dms_forgot_is_left_behind_by_removing_its_entry_from_
     without.run_database("hr")
     assert without.run_outcome() == "success", without.errors
     assert not world.source_writable()
+
+
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_later_run_keeps_the_source_frozen_beside_a_forgotten_target_taken_offline_for_a_while(rehearsal_world, target):
+    """As above (no handoff by target database, DMS's migration resource deleted), but the live target is not ONLINE
+    right when the later run reads it: a person took it OFFLINE for a while (to move its files, say), as a restart or a
+    failover leaves it RECOVERING a moment. It is still the database applications use. Was: only ONLINE counted as
+    live, the rollback found no reason to keep the source frozen and made it writable beside the target: split writes.
+    Now only a target absent or RESTORING (a restore never gone live) lets the rollback hand the source back. (A
+    managed instance's database is not taken OFFLINE, but reads RECOVERING after a failover: the fake world has OFFLINE.)"""
+    dag, world = migrated_then_forgotten(rehearsal_world, target)
+    world.world.update_database(world.target_server, "Sales", state="OFFLINE")
+    second = RunDriver(dag, world.observe)
+    states = second.run_database("db")
+
+    assert states["db.preflight"] == "failed" and states["db.rollback"] == "failed", second.errors
+    assert not world.source_writable(), "a writable source beside a target in use would split the writes"
+    message = second.errors["db.rollback"]
+    assert "kept frozen: target database Sales on %s is OFFLINE and DMS holds no migration" % target in message, message
+    assert world.operations() == [] and world.target()["state"] == "OFFLINE"
