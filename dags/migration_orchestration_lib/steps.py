@@ -588,10 +588,12 @@ def _check_target_still_absent(ctx: StepContext, now: Standing) -> None:
     """Right before a restore's migration is created: preflight found no target database, but start_migration may
     have waited hours for a place since. A database of that name put there meanwhile (a person's own restore) is
     not overwritten by DMS: its create fails, and that failed migration of this source into the target would make
-    the rollback take the database for its leftover and remove it. Refused instead, nothing started. `now`: DMS read
-    at the start of this poke, which adopts a migration in flight, so here it has none or one that ended."""
+    the rollback take the database for its leftover and remove it. Refused instead, nothing started. Read afresh
+    (`StepContext.afresh`): through Data Factory a read is adopted by its key in every later poke of the try, and a
+    poke after the one that read it may wait for a place for hours before the create. `now`: DMS read at the start
+    of this poke, which adopts a migration in flight, so here it has none or one that ended."""
     database = ctx.database
-    target = _target_unless_hidden(ctx, ctx.sql.target_state(database, "target-before-start"))
+    target = _target_unless_hidden(ctx, ctx.sql.target_state(database, ctx.afresh("target-before-start")))
     if target is None:
         return
     where = "target database %s already exists on %s (%s)" % (database.target_database, database.target_server, target.state)

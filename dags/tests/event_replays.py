@@ -11,8 +11,10 @@ Airflow interleaves the databases of a run on the moment. Not compared: times an
 
 Normalized: run ids become `<kind>__run-N`, each UUID (an operation id, in a message too) `op-N` or `id-N` and an
 8-hex-digit prefix of one the same, another 8-hex-digit token (a hash in a file name) `hex-N`, a time of the real
-clock during the recording (ISO 8601, or a file name's 20261207T023732Z) `<wall-clock>`; numbered by run, then
-database, then time, so recording the same run again writes the same file but for its times."""
+clock during the recording (ISO 8601, or a file name's 20261207T023732Z) `<wall-clock>`, and the period a read made
+again in later pokes ends its operation key with (`StepContext.afresh`: the real clock's seconds over a period)
+`<period>`; numbered by run, then database, then time, so recording the same run again writes the same file but for
+its times."""
 from __future__ import annotations
 
 import difflib
@@ -35,6 +37,7 @@ _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 _HEX8 = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{8}(?![0-9A-Za-z])")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
 _COMPACT = re.compile(r"(?<![0-9])(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")  # a final backup's file name
+_AFRESH = re.compile(r"(?<=[a-z]):\d{6,}(?![0-9])")  # an operation key's purpose, then `StepContext.afresh`'s period
 
 
 def _parse_time(text: str) -> Optional[float]:
@@ -97,6 +100,7 @@ def normalized(rows: Iterable[Dict[str, Any]], wall_clock: Optional[tuple] = Non
         text = _UUID.sub(lambda m: names.uuid(m.group(0)), text)
         prefixes = {key[:8]: name for key, name in names.ids.items()}
         text = _HEX8.sub(lambda m: prefixes.get(m.group(0)) or names.hex8(m.group(0)), text)
+        text = _AFRESH.sub(":<period>", text)
         if low is not None:
             def real(m, text=None):
                 at = _parse_time(text or m.group(0))

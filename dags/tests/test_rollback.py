@@ -253,6 +253,72 @@ def test_a_database_put_into_the_target_between_preflight_and_the_start_is_never
     assert world.source_writable()
 
 
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # Data Factory is the SQL path of the 2.10.5 and 2.6.3 hosts
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
+def test_a_database_put_into_the_target_while_the_start_waits_for_a_place_after_its_read_is_never_removed(
+        rehearsal_world, target, monkeypatch):
+    """Through Data Factory a read is adopted by its key in every later poke of the try. start_migration's read of the
+    target right before its create ran (absent) in one poke; the next poke found the service's one place taken by
+    another database's admission and waited for it, hours in production. Meanwhile a person put a database of that name
+    there (RESTORING: their own restore). Was: once a place freed, the poke adopted the read of hours before, created the
+    migration, DMS refused to restore over the database (a failed migration of this source into it), and the rollback
+    took the database for that migration's leftover and dropped it. Now the read is made again once the wait has lasted
+    (`StepContext.afresh`): it finds the database, and nothing is started over it or removed."""
+    from datetime import timedelta
+
+    from migration_orchestration_lib import step_context
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
+    from migration_rehearsal.data_factory_server import DataFactoryServer
+
+    document = plan_with_databases([database_entry("a", "Sales", mode="online", target=target),
+                                    database_entry("b", "Crm", mode="online", target=target)])
+    document["concurrency"].update(maxMigrationsPerService=1)
+    document["airflow"] = load_plan_document("fabric_host.json")["airflow"]
+    plan = parse_plan(document)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    a, b = (WorldView(rehearsal_world, plan.database(name), plan) for name in ("a", "b"))
+    seed_world(b.world, plan)
+    factory = DataFactoryServer(b.world)
+    hours_later = timedelta(0)
+    now = step_context.utc_now
+    monkeypatch.setattr(step_context, "utc_now", lambda: now() + hours_later)  # the clock `afresh` reads
+    step = ["read"]
+
+    def read_of_the_target():
+        return [run for run in b.world.snapshot()["dataFactoryRuns"].values()
+                if run["parameters"]["operationKey"].startswith("%s:b:start_migration:" % driver.run_id)
+                and ":target-before-start" in run["parameters"]["operationKey"]]
+
+    def meanwhile(task_id):
+        nonlocal hours_later
+        b.observe(task_id)
+        if task_id != "b.start_migration":
+            return
+        if step == ["read"] and read_of_the_target():
+            factory.advance_all()  # Data Factory runs the read within seconds: the target is absent
+            with pytest.raises(WorkerCrashed):  # another database's admission takes the service's one place
+                RunDriver(dag).run_database("a", crash_after="start_migration")
+            step[0] = "waiting"
+        elif step == ["waiting"]:  # hours later: a person's restore is there, and the place frees
+            b.world.put_database(b.target_server, "Crm", state="RESTORING", created_by="a person's own restore")
+            rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, plan.database("a")), a.operations()[-1]["migrationOperationId"])
+            hours_later = timedelta(hours=3)
+            step[0] = "freed"
+
+    driver = RunDriver(dag, meanwhile)
+    states = driver.run_database("b")
+
+    assert step == ["freed"], "the scenario did not play out: %s" % driver.errors
+    assert b.target() is not None and b.target()["createdBy"] == "a person's own restore", (
+        "a database no migration of the DAG created is removed: %s" % driver.errors)
+    assert b.operations() == [], "no migration is started over it"
+    assert states["b.start_migration"] == "failed", driver.errors
+    assert "put there since preflight found it absent" in driver.errors["b.start_migration"], driver.errors
+    assert states["b.rollback"] == "success" and driver.outcome("b") == "rolled_back", driver.errors
+
+
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"])
 def test_a_start_cleared_after_its_migration_failed_leaves_the_migrations_target_to_the_rollback(rehearsal_world, target):
     """The worker died right after start_migration created the migration, which then failed, leaving its target
