@@ -83,6 +83,7 @@ def test_a_write_on_a_sqldb_copys_frozen_source_is_never_declared_migrated(rehea
     assert "LSN" in error and "sys.dm_db_log_stats" in error, error
     assert world.source()["tables"][run.table]["rows"][0][1] == "written after the final backup", "the source is kept"
     assert world.target() is not None, "a SqlDb target existed before the copy: never removed"
+    assert world.target()["tables"][run.table]["rows"][0][1] != "written after the final backup", "the copy lacks it"
     if before == "done":  # validated in this run: a lost attempt of done could still declare it, so a person decides
         assert states["db.validate"] == "success", "compared before the write"
         assert "keeps the source frozen" in error, error
@@ -190,3 +191,59 @@ def test_the_record_is_dropped_as_the_rollback_unfreezes_the_source(rehearsal_wo
     first.run_database("db")
     assert first.outcome("db") != "migrated" and world.source_writable()
     assert not any(copy_log_end_records(rehearsal_world).values()), "dropped as the source was unfrozen"
+
+
+@pytest.mark.parametrize("unread_from, airflow_of", [("start_migration", None), ("validate", None),
+                                                     ("start_migration", "fabric_host.json")],
+                         ids=["sql-server-2014", "view-server-state-revoked-before-validate", "sql-server-2014-dataFactory"])
+def test_a_copy_whose_sources_log_end_is_unread_is_declared_saying_it_was_not_checked(
+        rehearsal_world, monkeypatch, unread_from, airflow_of):
+    """Where sys.dm_db_log_stats cannot be read (SQL Server 2014, major version 12: error 208; VIEW SERVER STATE taken
+    from the DAG's source login: 300), as the restores' check does there, the step says what it did not check and
+    goes on: the check only adds refusals, never stops a copy it cannot judge."""
+    from migration_orchestration_lib.rehearsal import REHEARSAL_LOGIN
+    from test_writes_after_final_backup import _source_version, results_of
+
+    said = results_of(monkeypatch, "validate")
+    dag, world = setup(rehearsal_world, airflow_of)
+
+    class Unread(RunDriver):
+        made = False
+
+        def _run_task(self, task, first_try=1):
+            if task.task_id == "db." + unread_from and not self.made:
+                self.made = True
+                if unread_from == "validate":
+                    world.world.set_login("sql01", REHEARSAL_LOGIN, [], {"Sales": ["CONTROL"], "msdb": ["SELECT"]})
+                else:
+                    _source_version(world, 12)
+            return super()._run_task(task, first_try)
+
+    run = Unread(dag, world.observe)
+    run.run_database("db")
+    assert run.made and run.outcome("db") == "migrated", run.errors
+    assert len(said) == 1 and "the source's log after the copy's freeze not checked" in said[0], said
+    [record] = copy_log_end_records(rehearsal_world).values()
+    assert (json.loads(record)["logEnd"] is None) == (unread_from == "start_migration"), record
+
+
+@pytest.mark.parametrize("airflow_of", [None, "fabric_host.json"], ids=["direct", "dataFactory"])
+def test_a_run_again_after_dones_worker_was_lost_declares_the_validated_copy(rehearsal_world, airflow_of):
+    """done's worker lost after validate passed: the rollback keeps the source frozen ("run again to declare it"); the
+    next run adopts the copy, its record bound already, and nothing it does logs into the read-only source: declared."""
+    dag, world = setup(rehearsal_world, airflow_of)
+    first = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        first.run_database("db", crash_after="validate")
+    assert first._run_task(dag.get_task("db.rollback")) == "failed"
+    assert "run again to declare it" in first.errors["db.rollback"], first.errors
+    [recorded] = copy_log_end_records(rehearsal_world).values()
+
+    again = RunDriver(dag, world.observe)
+    again.run_database("db")
+    assert again.outcome("db") == "migrated", again.errors
+    assert copy_log_end_records(rehearsal_world) == {record_key(): recorded} and not world.source_writable()
+
+
+def record_key():
+    return COPY_LOG_END + "sql01__Sales"
