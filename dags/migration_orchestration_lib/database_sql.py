@@ -190,6 +190,15 @@ class DatabaseSql:
         rows = self._run(_source(database, "master"), statements.log_after_backup(database.source_database, file_paths), purpose)
         return statements.parse_log_after_backup(rows)
 
+    def log_end(self, database: DatabaseMigration, purpose: str) -> Optional[int]:
+        """The source's last log record's LSN (`sql_statements.log_end`; None: unread)."""
+        return statements.parse_log_end(self._run(_source(database, "master"), statements.log_end(database.source_database), purpose))
+
+    def log_end_submitted(self, database: DatabaseMigration, purpose: str) -> bool:
+        """Whether `log_end` under `purpose` was submitted under this key prefix (through Data Factory it runs across pokes)."""
+        sql = statements.log_end(database.source_database)
+        return self._access.submitted(self._operation(self._key(purpose), _source(database, "master"), sql))
+
     def drop_target(self, database: DatabaseMigration) -> int:
         """Drop the SqlVm target; returns how many databases of its name remain (0 once dropped)."""
         rows = self._run(_target(database, "master"), statements.drop_database(database.target_database), "drop-target")

@@ -460,7 +460,7 @@ def _maybe_in_use(ctx: StepContext, now: Standing) -> str:
     if ctx.validated():  # only `done` failed: an attempt of it whose worker lost its heartbeat may still declare it
         if ctx.pulled_for_this_run(DONE_TASK, LOGGED_AFTER_VALIDATE_KEY):  # a run again would refuse it as well
             return ("this run validated migration %s, then its done refused to declare it: the source was logged after the "
-                    "final backup (see done's error), and an attempt of done whose worker was lost could still declare "
+                    "final backup, or a copy's freeze (see done's error), and an attempt of done whose worker was lost could still declare "
                     "it" % now.operation_id)
         return "this run validated migration %s and its done task may still declare it migrated; run again to declare it" % now.operation_id
     found = ctx.preflight_facts()

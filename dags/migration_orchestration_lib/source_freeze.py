@@ -66,7 +66,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
-from migration_orchestration_lib import operator_commands
+from migration_orchestration_lib import copy_freeze, operator_commands
 from migration_orchestration_lib.connections import redacting_logger
 from migration_orchestration_lib.handoffs import target_key
 from migration_orchestration_lib.resource_id import comparable_id
@@ -192,6 +192,7 @@ def unfreeze(ctx: Any, database: Any, state: Any) -> Optional[str]:
         return "source database %s left %s: not frozen by the DAG (no record of a freeze)" % (
             database.source_database, describe(access_of(state)))
     ctx.services.records.put(record_key(database), _record_value(before, undoing=True))
+    copy_freeze.drop(ctx, database)  # this freeze ends: a later one records its own log end
     state = ctx.sql.source_state(database, "before-unfreeze") or state
     done = None
     marker = marker_to_drop(ctx, database, state, before)

@@ -1119,16 +1119,7 @@ def log_after_backup(database: str, file_paths: Sequence[str]) -> str:
     if not file_paths:
         raise StatementError("name at least one backup file")
     literal, paths = quote_literal(database), ", ".join(quote_literal(path) for path in file_paths)
-    stats = ("INSERT INTO %s (log_end_lsn) SELECT s.log_end_lsn FROM sys.databases AS d "
-             "CROSS APPLY sys.dm_db_log_stats(d.database_id) AS s WHERE d.name = %s;" % (_LOG_END, literal))
-    return "\n".join([
-        "SET NOCOUNT ON;",
-        "CREATE TABLE %s (log_end_lsn nvarchar(24) NULL);" % _LOG_END,
-        "BEGIN TRY",
-        "    EXEC sys.sp_executesql %s;" % quote_literal(stats),
-        "END TRY",
-        "BEGIN CATCH",
-        "END CATCH;",
+    return "\n".join(_read_log_end(literal) + [
         "SELECT (SELECT TOP (1) CONVERT(varchar(40), b.last_lsn) %s WHERE b.database_name = %s AND b.type = 'L' "
         "AND m.physical_device_name IN (%s) ORDER BY b.last_lsn DESC) AS final_last_lsn, "
         "(SELECT TOP (1) CONVERT(varchar(40), b.last_lsn) FROM msdb.dbo.backupset AS b WHERE b.database_name = %s "
@@ -1141,6 +1132,34 @@ def log_after_backup(database: str, file_paths: Sequence[str]) -> str:
         "(SELECT TOP (1) log_end_lsn FROM %s) AS log_end_lsn;"
         % (_BACKUP_SOURCE, literal, paths, literal, literal, paths, literal, _LOG_END),
     ])
+
+
+def _read_log_end(literal: str) -> List[str]:
+    """The statements that read `sys.dm_db_log_stats(...).log_end_lsn` of the database named by `literal` into
+    `#log_end` (no row where the view is missing or refused: `log_after_backup`)."""
+    stats = ("INSERT INTO %s (log_end_lsn) SELECT s.log_end_lsn FROM sys.databases AS d "
+             "CROSS APPLY sys.dm_db_log_stats(d.database_id) AS s WHERE d.name = %s;" % (_LOG_END, literal))
+    return [
+        "SET NOCOUNT ON;",
+        "CREATE TABLE %s (log_end_lsn nvarchar(24) NULL);" % _LOG_END,
+        "BEGIN TRY",
+        "    EXEC sys.sp_executesql %s;" % quote_literal(stats),
+        "END TRY",
+        "BEGIN CATCH",
+        "END CATCH;",
+    ]
+
+
+def log_end(database: str) -> str:
+    """The last log record's LSN of `database` (`sys.dm_db_log_stats`, as `log_after_backup` reads it): one row,
+    `log_end_lsn` NULL where the view is missing (SQL Server before 2016 SP2) or refused (VIEW SERVER STATE), or the
+    login does not see the database's row. A SqlDb copy's check of writes after its freeze (`copy_freeze`)."""
+    return "\n".join(_read_log_end(quote_literal(database)) + ["SELECT (SELECT TOP (1) log_end_lsn FROM %s) AS log_end_lsn;" % _LOG_END])
+
+
+def parse_log_end(rows: Sequence[Mapping[str, Any]]) -> Optional[int]:
+    """`log_end`'s answer, in msdb's numeric form (None: unread)."""
+    return numeric_lsn(rows[0].get("log_end_lsn")) if rows else None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ WINDOW_MISSED_KEY = "window_missed"  # XCom of the step that ended the database'
 # leaves an active migration replicating (`rollback`). Both pushed marked with this run's preflight
 # (`StepContext.push_for_this_run`): an earlier try's, before the run was cleared from its preflight, counts no more.
 NO_WINDOW_LEFT_KEY = "no_window_left"
-# XCom of a done that refused because the source was logged after the final backup (`steps.done`), pushed marked with
+# XCom of a done that refused because the source was logged after the final backup, or a copy's freeze (`steps.done`), pushed marked with
 # this run's preflight too: the rollback, which keeps a validated migration's source frozen, says why.
 LOGGED_AFTER_VALIDATE_KEY = "logged_after_validate"
 DONE_TASK = "done"

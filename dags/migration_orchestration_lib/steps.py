@@ -22,7 +22,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Sequence
 
-from migration_orchestration_lib import current_run, cutover_steps
+from migration_orchestration_lib import copy_freeze, current_run, cutover_steps
 from migration_orchestration_lib import migration_prerequisites as prerequisites
 from migration_orchestration_lib import migration_stage as stages
 from migration_orchestration_lib import removed_databases, source_claims, source_freeze, target_removal
@@ -513,6 +513,7 @@ def start_migration(ctx: StepContext) -> StepResult:
         ctx.record_started_migration(now.operation_id)
         if freezes_for_copy:  # an earlier try's worker may have died between its create and its promise
             validation.promise(ctx, now.operation_id)
+            copy_freeze.bind(ctx, now.operation_id)
         return StepResult("adopted migration %s (%s)" % (now.operation_id, now.describe()), return_value=now.operation_id)
     _refuse_copying_over_a_completed_migration(ctx, now)  # one completed since preflight: before the freeze
     if freezes_for_copy:  # preflight recorded it; read here only where no record is there yet
@@ -542,7 +543,10 @@ def start_migration(ctx: StepContext) -> StepResult:
         _freeze(ctx)  # the copy reads tables: no write may land behind it
         if begun:  # landed pokes after its admission: the window must still fit the copy
             cutover_steps.check_freeze_landed_in_time(ctx)
-    ctx.on_started("starting migration of %s" % database.source_database)
+    if not (freezes_for_copy and copy_freeze.read_begun(ctx)):  # the freeze's start event: once, as it is seen landed
+        ctx.on_started("starting migration of %s" % database.source_database)
+    if freezes_for_copy:  # landed, before the create: validate and done look for log records after it
+        copy_freeze.record_log_end(ctx)
     last_backup = None
     if database.restores_backups and not database.is_online:
         last_backup = offline_final_backup_name(ctx)
@@ -564,6 +568,7 @@ def start_migration(ctx: StepContext) -> StepResult:
     ctx.record_started_migration(started.migration_operation_id)  # first after a create: its next try remembers it
     if freezes_for_copy:  # what validate compares, however the plan changes meanwhile
         validation.promise(ctx, started.migration_operation_id)
+        copy_freeze.bind(ctx, started.migration_operation_id)
     source = ctx.source_server
     # One found after a refused or lost create may be a person's, started meanwhile through this plan's service:
     # where DMS names another source server it is not recorded (the rollback then leaves it for a person).
@@ -898,7 +903,12 @@ def validate(ctx: StepContext) -> StepResult:
             "(applications may write to the target by now)" % now.operation_id,
             return_value=VALIDATED,
         )
-    logged = _check_nothing_logged_after_restore(ctx, now)
+    logged = _check_nothing_logged_after_restore(ctx, now) + copy_freeze.check_nothing_logged_after(ctx, now.operation_id, (
+        "the target is neither compared nor declared migrated. The rollback hands the database back to the source (its "
+        "access before the freeze) and keeps the target, as after a failed validation. DMS keeps reporting this copy "
+        "completed, so to migrate the source again name another target database in the plan "
+        "(databases[].target.database), deployed with the source's schema on %s first; clear what the copy wrote into "
+        "target database %s once it is of no use" % (ctx.database.target_server, ctx.database.target_database)))
     database, stronger = validation.to_meet(ctx, now.operation_id)  # never less than promised at the freeze
     _wait_while_another_connection_holds_the_source(ctx, database, source)
     deadline = ctx.deadline() or utc_now() + timedelta(minutes=database.timeout_minutes)
@@ -1012,10 +1022,11 @@ def _check_nothing_logged_since_validate(ctx: StepContext, now: Standing) -> str
         "holding them, and the target (this run validated it, and an attempt of done whose worker was lost could still "
         "declare it), and fails for a person, who decides: if no application uses target database %s on %s, make source "
         "database %s writable again (its access before the freeze) and migrate it into another target database "
-        "(databases[].target.database: DMS keeps reporting this migration completed); drop the target once it is of no use"
-        % (database.target_database, database.target_server, database.source_database))
+        "(databases[].target.database: DMS keeps reporting this migration completed); %s the target once it is of no use"
+        % (database.target_database, database.target_server, database.source_database,
+           "drop" if database.restores_backups else "clear what the copy wrote into"))
     try:
-        return _check_nothing_logged_after_restore(ctx, now, then=then)
+        return _check_nothing_logged_after_restore(ctx, now, then=then) + copy_freeze.check_nothing_logged_after(ctx, now.operation_id, then)
     except StepFailure as refusal:
         ctx.push_for_this_run(LOGGED_AFTER_VALIDATE_KEY, str(refusal))
         raise

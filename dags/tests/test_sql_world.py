@@ -847,6 +847,24 @@ def test_the_freeze_is_logged_before_the_final_backup_and_a_thaw_after_it(world)
     assert world.database("sql01", "Sales")["lsn"] == thawed["lsn"] + 1, "a writable database's user access change"
 
 
+def test_the_log_end_a_copys_freeze_records_is_the_databases_and_unread_where_sys_dm_db_log_stats_is_missing(world):
+    """`log_end` (a SqlDb copy's record at its freeze): the log's end in msdb's numeric form, past it after a write;
+    NULL where the function is an invalid object name (before SQL Server 2016, 208), caught."""
+    def log_end():
+        cursor = cursor_on(world)
+        cursor.execute(sql_statements.log_end("Sales"))
+        return sql_statements.parse_log_end(rows_as_dicts(cursor))
+
+    before = log_end()
+    assert before == world.database("sql01", "Sales")["lsn"]
+    tables = world.database("sql01", "Sales")["tables"]
+    world.set_table("sql01", "Sales", "dbo.Customers", tables["dbo.Customers"]["columns"], [])
+    assert log_end() == before + 1, "a write"
+    with world.transaction() as state:
+        state["servers"]["sql01"]["productMajorVersion"] = 12
+    assert log_end() is None
+
+
 def test_log_after_a_backup_leaves_the_log_end_unread_where_sys_dm_db_log_stats_is_missing_or_refused(world):
     """Before SQL Server 2016 the function is an invalid object name (208), without VIEW SERVER STATE refused (300):
     caught, the log's end NULL; a later log backup still shows the write."""
