@@ -19,7 +19,13 @@ from task_driver import RunDriver, WorkerCrashed
 from test_writes_after_final_backup import unfreeze_write_refreeze  # a person unfreezes, updates a row, refreezes
 from world_view import WorldView
 
-pytestmark = [pytest.mark.airflow26]  # the Data Factory SQL path, and Python 3.8 (as test_writes_after_final_backup)
+DATA_FACTORY = "fabric_host.json"  # a plan whose SQL steps run as Data Factory pipeline runs
+
+
+def cases(*rows):
+    """Parameters whose last value is the id; a row through Data Factory is marked airflow26 (its SQL path, with
+    azure-mgmt-datafactory 9.2.0 on Python 3.8, as test_writes_after_final_backup); direct SQL runs on Airflow 3 only."""
+    return [pytest.param(*row[:-1], id=row[-1], marks=[pytest.mark.airflow26] if DATA_FACTORY in row else []) for row in rows]
 
 COPY_LOG_END = "migration_copy_log_end__"
 
@@ -62,13 +68,10 @@ def copy_log_end_records(directory):
         return {key: value for key, value in json.load(file).items() if key.startswith(COPY_LOG_END)}
 
 
-CASES = [("wait_for_migration", 1, None), ("validate", 0, None), ("done", 0, None),
-         ("wait_for_migration", 1, "fabric_host.json"), ("done", 0, "fabric_host.json")]
-
-
-@pytest.mark.parametrize("before, after_pokes, airflow_of", CASES,
-                         ids=["during-the-copy", "before-validate", "after-validate",
-                              "during-the-copy-dataFactory", "after-validate-dataFactory"])
+@pytest.mark.parametrize("before, after_pokes, airflow_of", cases(
+    ("wait_for_migration", 1, None, "during-the-copy"), ("validate", 0, None, "before-validate"),
+    ("done", 0, None, "after-validate"), ("wait_for_migration", 1, DATA_FACTORY, "during-the-copy-dataFactory"),
+    ("done", 0, DATA_FACTORY, "after-validate-dataFactory")))
 def test_a_write_on_a_sqldb_copys_frozen_source_is_never_declared_migrated(rehearsal_world, before, after_pokes, airflow_of):
     dag, world = setup(rehearsal_world, airflow_of)
     run = WritesBefore(dag, world, before, after_pokes)
@@ -95,8 +98,8 @@ def test_a_write_on_a_sqldb_copys_frozen_source_is_never_declared_migrated(rehea
         assert world.source_writable(), "handed back to the applications, with the write"
 
 
-@pytest.mark.parametrize("airflow_of, freeze", [(None, "readOnly"), ("fabric_host.json", "readOnly"), (None, "singleUser")],
-                         ids=["direct", "dataFactory", "singleUser"])
+@pytest.mark.parametrize("airflow_of, freeze", cases(
+    (None, "readOnly", "direct"), (DATA_FACTORY, "readOnly", "dataFactory"), (None, "singleUser", "singleUser")))
 def test_a_clean_sqldb_copy_records_the_log_end_of_its_frozen_source_and_migrates(rehearsal_world, airflow_of, freeze):
     """The freeze's own log records (the freeze marker, SET READ_ONLY; SINGLE_USER set on the read-only source logs
     none) come before the record; the copy's reads, validate's and done's log nothing into the read-only source:
@@ -132,7 +135,7 @@ def test_allowing_source_writes_during_the_copy_records_nothing_and_a_write_does
     assert copy_log_end_records(rehearsal_world) == {}
 
 
-@pytest.mark.parametrize("airflow_of", [None, "fabric_host.json"], ids=["direct", "dataFactory"])
+@pytest.mark.parametrize("airflow_of", cases((None, "direct"), (DATA_FACTORY, "dataFactory")))
 def test_a_worker_lost_between_the_copys_freeze_and_its_record_records_it_before_the_create_of_the_next_try(
         rehearsal_world, monkeypatch, airflow_of):
     """start_migration's worker dies once its freeze landed, before the log end is recorded (and so before DMS's
@@ -163,7 +166,7 @@ def test_a_worker_lost_between_the_copys_freeze_and_its_record_records_it_before
     assert "written after the DAG froze it for the copy" in again.errors["db.validate"], again.errors
 
 
-@pytest.mark.parametrize("airflow_of", [None, "fabric_host.json"], ids=["direct", "dataFactory"])
+@pytest.mark.parametrize("airflow_of", cases((None, "direct"), (DATA_FACTORY, "dataFactory")))
 def test_a_copy_without_a_record_of_its_frozen_sources_log_end_fails_for_a_person(rehearsal_world, airflow_of):
     """The record lost after DMS's create (the Variable deleted, Airflow's metadata restored, or the copy started by a
     version before it): writes after the freeze cannot be ruled out, so validate refuses, naming the record."""
@@ -193,9 +196,9 @@ def test_the_record_is_dropped_as_the_rollback_unfreezes_the_source(rehearsal_wo
     assert not any(copy_log_end_records(rehearsal_world).values()), "dropped as the source was unfrozen"
 
 
-@pytest.mark.parametrize("unread_from, airflow_of", [("start_migration", None), ("validate", None),
-                                                     ("start_migration", "fabric_host.json")],
-                         ids=["sql-server-2014", "view-server-state-revoked-before-validate", "sql-server-2014-dataFactory"])
+@pytest.mark.parametrize("unread_from, airflow_of", cases(
+    ("start_migration", None, "sql-server-2014"), ("validate", None, "view-server-state-revoked-before-validate"),
+    ("start_migration", DATA_FACTORY, "sql-server-2014-dataFactory")))
 def test_a_copy_whose_sources_log_end_is_unread_is_declared_saying_it_was_not_checked(
         rehearsal_world, monkeypatch, unread_from, airflow_of):
     """Where sys.dm_db_log_stats cannot be read (SQL Server 2014, major version 12: error 208; VIEW SERVER STATE taken
@@ -227,7 +230,7 @@ def test_a_copy_whose_sources_log_end_is_unread_is_declared_saying_it_was_not_ch
     assert (json.loads(record)["logEnd"] is None) == (unread_from == "start_migration"), record
 
 
-@pytest.mark.parametrize("airflow_of", [None, "fabric_host.json"], ids=["direct", "dataFactory"])
+@pytest.mark.parametrize("airflow_of", cases((None, "direct"), (DATA_FACTORY, "dataFactory")))
 def test_a_run_again_after_dones_worker_was_lost_declares_the_validated_copy(rehearsal_world, airflow_of):
     """done's worker lost after validate passed: the rollback keeps the source frozen ("run again to declare it"); the
     next run adopts the copy, its record bound already, and nothing it does logs into the read-only source: declared."""
