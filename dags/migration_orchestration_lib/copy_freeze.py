@@ -23,12 +23,11 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional
 
+from migration_orchestration_lib.sql_statements import LOG_END_UNREAD
 from migration_orchestration_lib.step_context import StepFailure, delete_scratch_record
 
 RECORD_PREFIX = "migration_copy_log_end__"
 PURPOSE = "copy-log-end"  # the read's key (`DatabaseSql.log_end`)
-UNREAD = ("sys.dm_db_log_stats: SQL Server 2016 SP2 or later, and VIEW SERVER STATE; and the source's row in master's "
-          "sys.databases, which a login that neither owns it nor holds VIEW ANY DATABASE does not see: docs/sql-logins.md")
 
 
 def record_key(database: Any) -> str:
@@ -94,10 +93,10 @@ def check_nothing_logged_after(ctx: Any, operation_id: str, then: str) -> str:
             % (where, operation_id, key, "is missing" if found is None else "names migration %s" % found.get("migration"), then))
     recorded = found.get("logEnd")
     if recorded is None:
-        return "; the source's log after the copy's freeze not checked: its log end was unread at the freeze (%s)" % UNREAD
+        return "; the source's log after the copy's freeze not checked: its log end was unread at the freeze (%s)" % LOG_END_UNREAD
     log_end = ctx.sql.log_end(database, PURPOSE)
     if log_end is None:
-        return "; the source's log after the copy's freeze not checked: the source's log end is unread (%s)" % UNREAD
+        return "; the source's log after the copy's freeze not checked: the source's log end is unread (%s)" % LOG_END_UNREAD
     if log_end > recorded:
         raise StepFailure(
             "source database %s was written after the DAG froze it for the copy: its transaction log ended at LSN %d "

@@ -1150,6 +1150,12 @@ def _read_log_end(literal: str) -> List[str]:
     ]
 
 
+# Why a log end reads NULL (`log_end`, `log_after_backup`), for the messages of the checks that read it.
+LOG_END_UNREAD = ("sys.dm_db_log_stats: SQL Server 2016 SP2 or later, and VIEW SERVER STATE; and the source's row in "
+                  "master's sys.databases, which a login that neither owns it nor holds VIEW ANY DATABASE does not see: "
+                  "docs/sql-logins.md")
+
+
 def log_end(database: str) -> str:
     """The last log record's LSN of `database` (`sys.dm_db_log_stats`, as `log_after_backup` reads it): one row,
     `log_end_lsn` NULL where the view is missing (SQL Server before 2016 SP2) or refused (VIEW SERVER STATE), or the

@@ -881,9 +881,7 @@ def _check_nothing_logged_after(ctx: StepContext, file_names: List[Optional[str]
             "it may hold writes the target lacks, which a row count would not see (an update); %s"
             % (database.source_database, " or ".join(names), found.final_last_lsn, written, then))
     if found.log_end_lsn is None:
-        return ("; only later log backups looked for: the source's log end is unread (sys.dm_db_log_stats: SQL Server "
-                "2016 SP2 or later, and VIEW SERVER STATE; and the source's row in master's sys.databases, which a login "
-                "that neither owns it nor holds VIEW ANY DATABASE does not see: docs/sql-logins.md)")
+        return "; only later log backups looked for: the source's log end is unread (%s)" % statements.LOG_END_UNREAD
     return ""
 
 
