@@ -102,8 +102,14 @@ def test_a_sql_step_whose_data_factory_pipeline_queue_is_full_waits_for_a_place(
     from migration_rehearsal.data_factory_server import QUEUE_FULL
     from test_crash_matrix import plan_of
 
+    from migration_orchestration_lib.step_context import StepContext
+
     events = tmp_path / "events.jsonl"
     monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events))
+    # The pokes within one period of reads made afresh, as in Azure (24 min against pokes a minute apart): with the
+    # tests' short timing the period is 2 s, and a loaded machine's pokes crossed it, so start_migration's read of the
+    # target was submitted again and took the injected refusals on the target's pipeline, not the source's.
+    monkeypatch.setattr(StepContext, "afresh", lambda self, purpose: "%s:0" % purpose)
     run_with_outage(
         rehearsal_world, plan_of("offline_sqlmi_data_factory"), "db.start_migration", "createRun", "error",
         count=3, status=400, code="BadRequest", message=QUEUE_FULL,
