@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # novermin (tests/test_oldest_python.py): 3.8 takes the backport
 except ImportError:  # Python 3.8
     from backports.zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # type: ignore[no-redef]
 
