@@ -17,7 +17,8 @@ from migration_rehearsal.sql_world import SqlEngine
 from task_driver import RunDriver
 from world_view import WorldView
 
-pytestmark = [pytest.mark.airflow26]
+# On Python 3.8 (airflow26) the tests marked below run: with that run's others they reach every line and branch of
+# the DAG's code all of this file's tests reach there (dags/README.md, "Python 3.8").
 
 # What ##MS_DefinitionReader## holds on Azure SQL Database ("Azure SQL Database server roles"): VIEW ANY DATABASE lets
 # a login see a SqlDb target's row in master's sys.databases (docs/sql-logins.md).
@@ -115,6 +116,7 @@ def test_a_preflight_of_a_replicating_migration_reads_the_source_once(rehearsal_
     assert trips == 1
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_sqldb_copy_whose_target_lacks_a_source_table(rehearsal_world, access):
     """DMS copies data into a schema deployed beforehand (SqlDb offline); a source table missing on
@@ -183,6 +185,7 @@ def test_preflight_passes_a_sqldb_target_with_more_tables_than_the_source(rehear
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_restore_whose_source_has_no_log_backup_chain(rehearsal_world, access):
     """FULL recovery without a full backup since (here: SIMPLE and back) is a log chain SQL Server
@@ -196,6 +199,7 @@ def test_preflight_refuses_a_restore_whose_source_has_no_log_backup_chain(rehear
     assert "Sales" in message and "full backup" in message and "WITH CHECKSUM" in message
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_restore_whose_source_is_in_simple_recovery_naming_the_cause(rehearsal_world, access):
     """SIMPLE recovery takes no log backups at all (the DAG's final one included): the refusal says
@@ -211,6 +215,7 @@ def test_preflight_refuses_a_restore_whose_source_is_in_simple_recovery_naming_t
 PARTNERSHIPS = {"availabilityGroup": {"availabilityGroup": "ag-sales"}, "mirroring": {"mirroringRole": "PRINCIPAL"}}
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 @pytest.mark.parametrize("partnership", sorted(PARTNERSHIPS))
 @pytest.mark.parametrize("entry", [
@@ -251,6 +256,7 @@ def test_an_availability_group_is_not_judged_before_sql_server_2012(rehearsal_wo
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_sql_vm_older_than_the_source(rehearsal_world, access):
     """SQL Server restores no backup taken on a newer version: DMS would fail at the restore, an
@@ -275,6 +281,7 @@ def test_preflight_passes_a_sql_vm_of_the_sources_version_or_newer(rehearsal_wor
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_restore_whose_newest_full_backup_in_the_share_has_no_checksum(rehearsal_world, access):
     """DMS restores the newest full backup it finds in the share and refuses one taken without
@@ -307,6 +314,7 @@ def encrypt_source(world, plan):
     world.world.take_backup("sql01", "Sales", "FULL", share + "\\Sales_encrypted.bak")
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_tde_source_whose_sql_vm_lacks_its_certificate(rehearsal_world, access):
     """Backups of a TDE-encrypted database restore only where the certificate protecting its
@@ -343,6 +351,7 @@ def test_a_tde_source_to_a_managed_instance_is_left_to_dms(rehearsal_world):
     assert "Cannot find server certificate" in driver.errors["db.wait_for_migration"] and world.source_writable()
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_restore_whose_source_login_lacks_control_server(rehearsal_world, access):
     """DMS's source login must be in sysadmin or hold CONTROL SERVER (Microsoft's prerequisite);
@@ -374,6 +383,7 @@ def test_preflight_passes_a_source_login_granted_control_server(rehearsal_world)
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_sqldb_copy_whose_source_login_cannot_read_the_source(rehearsal_world, access):
     """A copy needs the source login in db_datareader (SELECT on the database); a login with no
@@ -386,6 +396,7 @@ def test_preflight_refuses_a_sqldb_copy_whose_source_login_cannot_read_the_sourc
         assert "db_datareader" in message and "Sales" in message
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_sqldb_copy_whose_source_login_would_read_masked_columns_as_their_masks(rehearsal_world, access):
     """dbo.Customers.Name is under dynamic data masking: DMS reads rows through the source login, which without UNMASK
@@ -449,6 +460,7 @@ def test_preflight_refuses_a_migration_whose_validation_would_read_the_sources_m
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 def test_preflight_refuses_a_sqldb_copy_whose_validation_would_read_the_targets_masked_columns_as_their_masks(
         rehearsal_world):
     """A SqlDb copy's target schema, deployed before, has its own masks; through Data Factory validation reads the
@@ -492,6 +504,7 @@ def test_preflight_says_why_a_sqldb_target_its_login_may_not_see_in_master_reads
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access, login", [("direct", REHEARSAL_LOGIN), ("dataFactory", "factory-managed-identity")])
 def test_preflight_refuses_a_restore_whose_target_login_may_not_see_every_database(rehearsal_world, access, login):
     """A hardened managed instance revoked VIEW ANY DATABASE from public: the login the DAG reads the target with,
@@ -511,6 +524,7 @@ def test_preflight_refuses_a_restore_whose_target_login_may_not_see_every_databa
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_says_a_source_its_login_may_not_see_is_hidden_not_missing(rehearsal_world, access):
     """A hardened source server revoked VIEW ANY DATABASE from public: the DAG's source login (a SqlDb copy's holds only
@@ -535,6 +549,7 @@ def test_preflight_says_a_source_its_login_may_not_see_is_hidden_not_missing(reh
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("entry, masked_on, access", [
     (database_entry("db", "Sales", mode="offline", checksums=True), "source", "dataFactory"),
     (database_entry("db", "Sales", mode="offline", checksums=True), "restored", "direct"),
@@ -572,6 +587,7 @@ def test_preflight_judges_masking_only_in_the_tables_validation_compares(rehears
     assert ("which lacks CONTROL SERVER" if masked_on == "restored" else "which lacks UNMASK") in message
 
 
+@pytest.mark.airflow26
 def test_masks_in_tables_not_told_apart_are_all_judged_and_listed_names_match_as_loosely_as_a_collation_may():
     """More masked columns than the prerequisites batch lists (`MASKED_COLUMNS_READ`): which tables hold them is not
     known, so all of the database's count, as before. A listed name matches a masked table's in any collation's way
@@ -616,6 +632,7 @@ def test_preflight_does_not_judge_masking_where_validation_compares_no_checksums
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access, target_login", [("direct", REHEARSAL_LOGIN), ("dataFactory", "factory-managed-identity")])
 def test_preflight_refuses_a_restore_whose_validation_would_read_the_restored_masked_columns_as_their_masks(
         rehearsal_world, access, target_login):
@@ -656,6 +673,7 @@ def test_preflight_refuses_a_sqldb_copy_whose_target_sequences_are_behind_the_so
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_refuses_a_sqldb_copy_whose_source_login_may_not_see_every_sequence(rehearsal_world, access):
     """The DAG's source login holds SELECT on the database (db_datareader), which shows it every table but no
@@ -680,6 +698,7 @@ def test_preflight_refuses_a_sqldb_copy_whose_source_login_may_not_see_every_seq
     assert driver._run_task(dag.get_task("db.preflight")) == "success", driver.errors
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("access", ACCESSES)
 def test_preflight_passes_a_sqldb_copy_whose_source_login_holds_alter_any_schema(rehearsal_world, access):
     """ALTER ANY SCHEMA on the database (db_ddladmin's kind of grant) implies ALTER on every schema and so on every
@@ -775,6 +794,7 @@ def test_preflight_refuses_a_restore_into_a_sql_vm_whose_volume_lacks_room(rehea
     assert "needs %d MB" % needed_mb in message and files in message and "Sales" in message
 
 
+@pytest.mark.airflow26
 def test_preflight_adds_up_data_and_log_files_going_to_one_volume(rehearsal_world):
     plan, dag, world = setup(rehearsal_world, "direct", database_entry("db", "Sales", mode="offline", target="vm-prod"))
     sales_of(world, 40000, 10000)
@@ -811,6 +831,7 @@ def test_a_sql_vm_before_2017_is_judged_through_the_files_already_on_its_volumes
     assert "F:\\" in message and "needs 30000 MB" in message
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("unreadable", ["no volume seen", "no default paths", "no VIEW SERVER STATE"])
 def test_a_sql_vms_room_that_cannot_be_read_is_not_judged(rehearsal_world, unreadable):
     """Before SQL Server 2017 a volume without a database file on it cannot be seen; before 2012's

@@ -28,8 +28,8 @@ from migration_orchestration_lib.source_freeze import record_key
 from task_driver import RunDriver, WorkerCrashed
 from world_view import WorldView
 
-# Driver logic on direct SQL, the same on every Airflow: 3.3, and 2.6.3 for Python 3.8 (the Data Factory host), not 2.10.5.
-pytestmark = pytest.mark.airflow26
+# On Python 3.8 (airflow26) the tests marked below run: with that run's others they reach every line and branch of
+# the DAG's code all of this file's tests reach there (dags/README.md, "Python 3.8").
 
 REMOVED = "removed from the plan while its migration was under way"
 MI = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-prod/providers/Microsoft.Sql/managedInstances/mi-contoso-prod"
@@ -133,6 +133,7 @@ def test_putting_the_database_back_carries_its_migration_on(plan_edits):
     assert again.run_outcome() == "success", again.errors
 
 
+@pytest.mark.airflow26
 def test_a_database_removed_after_its_rollback_is_not_reported_and_no_longer_listed(plan_edits):
     run = RunDriver(plan_edits.without_a())  # `a` rolled back in the first run
     run.run_database("b")
@@ -168,6 +169,7 @@ def test_a_renamed_entry_is_not_a_removal_since_its_source_is_still_in_the_plan(
     assert REMOVED not in run.errors["run_outcome"] and "removed from the plan" not in run.errors["run_outcome"]
 
 
+@pytest.mark.airflow26
 def test_a_removed_database_whose_name_another_entry_took_is_still_reported(plan_edits):
     """`a` (Sales) removed while frozen, and `b` (Hr) renamed `a`: the outcome of task group `a` is now
     Hr's. Read as the removed Sales's, Hr migrating made the stranded Sales vanish from every later run's
@@ -184,6 +186,7 @@ def test_a_removed_database_whose_name_another_entry_took_is_still_reported(plan
     assert [(e["database"], e["sourceDatabase"]) for e in plan_edits.listed()] == [("a", "Hr"), ("a", "Sales")]
 
 
+@pytest.mark.airflow26
 def test_a_source_database_written_in_another_letter_case_is_not_a_removal(plan_edits):
     """SQL Server compares database names without case: `SALES` is the same source still in the plan. Reported
     as removed, the message would have a person cancel the migration the entry carries on."""
@@ -274,6 +277,7 @@ def test_a_database_removed_while_dms_replicates_it_is_reported_naming_the_migra
     assert replicating(plan_edits) == operation and plan_edits.world.source_writable(), "left as it is"
 
 
+@pytest.mark.airflow26
 def test_a_database_back_to_replicating_then_removed_is_reported_though_its_freeze_record_is_cleared(plan_edits):
     """A run whose preflight failed (the runtime briefly offline) sends `a` back to replicating: its
     rollback keeps DMS replicating and clears the source's record (nothing frozen). Removed then, it was
@@ -328,6 +332,7 @@ def copying_after_a_failed_arm_operation(edits):
     return "InProgress"
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("still_works", [canceling_slowly, copying_after_a_failed_arm_operation],
                          ids=["canceling", "copying-after-a-failed-arm-operation"])
 def test_a_database_removed_while_dms_still_cancels_or_still_copies_it_is_reported(plan_edits, still_works):
@@ -352,6 +357,7 @@ def test_a_database_removed_while_dms_still_cancels_or_still_copies_it_is_report
     assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"], "listed until DMS is done with it"
 
 
+@pytest.mark.airflow26
 def test_a_removed_database_dms_could_not_be_asked_about_fails_the_run_warns_and_stays_listed(plan_edits, monkeypatch):
     """DMS unreachable at run_outcome: a database back to replicating (no record) is not known stranded,
     nor known not to be. The run fails saying so, raising no alert but writing a warning (`Retrying`) naming the
@@ -392,6 +398,7 @@ def test_a_removed_database_is_reported_though_arm_throttles_the_first_reads_of_
     assert event["Status"] == "Failed" and event["MigrationOperationId"] == operation
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("frozen", [False, True], ids=["replicating", "source-frozen"])
 def test_run_outcome_reports_dms_unreadable_before_its_execution_timeout_where_arm_asks_to_wait_a_day(plan_edits, frozen):
     """ARM throttles listMigrations asking to come back in a day (Retry-After: 86400): azure-core sleeps all of it, so
@@ -423,6 +430,7 @@ def test_run_outcome_reports_dms_unreadable_before_its_execution_timeout_where_a
     assert [entry["database"] for entry in plan_edits.listed()] == ["b", "a"]
 
 
+@pytest.mark.airflow26
 def test_a_database_removed_after_dms_completed_it_undeclared_is_handed_back_only_once_nobody_uses_its_target(plan_edits):
     """DMS completed `a`'s migration (cut over, its target live) and the worker died before validate and done, then `a`
     was removed from the plan: its source is frozen, no run declared the target. Was: "DMS runs no migration of it:
@@ -446,6 +454,7 @@ def test_a_database_removed_after_dms_completed_it_undeclared_is_handed_back_onl
     assert not plan_edits.world.source_writable()
 
 
+@pytest.mark.airflow26
 def test_a_removed_database_whose_cutover_was_requested_is_never_to_be_canceled():
     listed = ListedDatabase("a", "sql01", "Sales", "SqlMi", False, MI, "Sales")
     completing = MigrationStatus("op-1", "Completing", "Succeeded", "Sales")
@@ -455,6 +464,7 @@ def test_a_removed_database_whose_cutover_was_requested_is_never_to_be_canceled(
     assert "az datamigration" not in message
 
 
+@pytest.mark.airflow26
 def test_a_removed_sql_database_copy_never_has_its_target_dropped():
     listed = ListedDatabase("c", "sql01", "Crm", "SqlDb", False, SQL_SERVER, "Crm")
     copying = MigrationStatus("op-2", "InProgress", "Succeeded", "Crm")
@@ -516,6 +526,7 @@ def test_a_database_added_and_removed_before_any_run_ended_is_reported(only_b):
     assert only_b.started() == ["b"], "start_migration drops what a run's end took in"
 
 
+@pytest.mark.airflow26
 @pytest.mark.parametrize("dms", ["shows it", "forgot it", "reads it failed"])
 def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not_reported(only_b, dms):
     """`a` migrated (declared) in a run whose end never came (killed), then removed: its source stays frozen,
@@ -542,6 +553,7 @@ def test_a_database_added_migrated_and_removed_before_a_run_end_listed_it_is_not
     assert not only_b.world.source_writable()
 
 
+@pytest.mark.airflow26
 def test_a_removed_database_whose_declared_target_a_later_migration_runs_into_keeps_its_source_frozen(only_b):
     """`a` migrated (declared: applications write to its target), its run's end never came, then removed; meanwhile a
     person started the source's migration again through the plan's service, into that same target, and DMS still
@@ -568,6 +580,7 @@ def test_a_removed_database_whose_declared_target_a_later_migration_runs_into_ke
     assert not only_b.world.source_writable()
 
 
+@pytest.mark.airflow26
 def test_a_stranded_database_whose_event_run_outcome_could_not_write_is_reported_by_its_retry(only_b, monkeypatch):
     """`a` added, started and removed within one run (only the started record has it). run_outcome's first try takes
     it in (`startedThrough`) and lists it, but the Logs Ingestion API does not take its `Failed`: the retry (Airflow's,
