@@ -277,7 +277,7 @@ class DataFactoryServer:
 
     def query_runs(self, body: Mapping[str, Any]) -> Dict[str, Any]:
         after, before = _window(body)
-        with self.world.transaction() as state:
+        with self.world.reading() as state:
             runs = [run for run in state.get(RUNS, {}).values() if after <= run["lastUpdated"] <= before]
         for query_filter in body.get("filters") or []:
             runs = [run for run in runs if _matches(run, query_filter, {"PipelineName": "pipelineName", "Status": "status", "RunGroupId": "runGroupId"})]
@@ -290,7 +290,7 @@ class DataFactoryServer:
 
     def query_activity_runs(self, run_id: str, body: Mapping[str, Any]) -> Dict[str, Any]:
         after, before = _window(body)
-        with self.world.transaction() as state:
+        with self.world.reading() as state:
             activities = [a for a in self._run(state, run_id)["activityRuns"] if after <= a["activityRunStart"] <= before]
         for query_filter in body.get("filters") or []:
             activities = [a for a in activities if _matches(a, query_filter, {"ActivityName": "activityName", "ActivityType": "activityType", "Status": "status"})]

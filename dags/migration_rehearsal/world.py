@@ -11,6 +11,9 @@ makes several calls, and direct edits of the raw `state` dict, one atomic change
 inside it on the same thread join it. The fake SQL engine runs each batch in one
 (`keep_on_error`: what ran before an error stays done, as in SQL Server), so a statement costs one
 read of the file however many lookups it makes. Methods return copies: change the world through methods.
+A method that only reads (`World.reading`: a fault looked for and none found, a database looked up, a snapshot) parses
+the file under a shared lock and never writes it, nor serialises the state again to see whether it changed: most of a
+rehearsal's reads of the world are such (every request to the fake servers looks for a fault first).
 
 Names are case-insensitive, as in SQL Server with its default collation: servers and databases
 are keyed by their lower-cased name and keep their spelling in `name`. Database and login names
@@ -240,28 +243,45 @@ class World:
         if open_state is not None:
             yield open_state
             return
-        with open(os.path.join(self.directory, LOCK_FILE), "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with self._locked(fcntl.LOCK_EX):
+            text = self._read()
+            state = self._parse(text)
+            self._local.state = state
             try:
-                text = self._read()
-                state = self._parse(text)
-                self._local.state = state
-                try:
-                    yield state
-                except BaseException:
-                    self._local.state = None
-                    if keep_on_error:
-                        self._save(state, text)
-                    raise
+                yield state
+            except BaseException:
                 self._local.state = None
-                self._save(state, text)
+                if keep_on_error:
+                    self._save(state, text)
+                raise
+            self._local.state = None
+            self._save(state, text)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Dict[str, Any]]:
+        """The raw state, for a block that only reads it: parsed under a shared lock and never saved (nor serialised
+        again to compare). Inside an open transaction on this thread, that transaction's state. A block that changes
+        the state, or calls a method that does, uses `transaction`: here its change would be lost."""
+        open_state = getattr(self._local, "state", None)
+        if open_state is not None:
+            yield open_state
+            return
+        with self._locked(fcntl.LOCK_SH):
+            yield self._parse(self._read())
+
+    @contextlib.contextmanager
+    def _locked(self, operation: int) -> Iterator[None]:
+        with open(os.path.join(self.directory, LOCK_FILE), "a+") as lock:
+            fcntl.flock(lock, operation)
+            try:
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def snapshot(self) -> Dict[str, Any]:
         """A copy of the whole state (for tests and for inspecting a rehearsal)."""
         joins_open_transaction = getattr(self._local, "state", None) is not None
-        with self.transaction() as state:
+        with self.reading() as state:
             # A transaction of its own parses its own state from the file: nobody else holds it.
             return copy.deepcopy(state) if joins_open_transaction else state
 
@@ -344,18 +364,18 @@ class World:
     def server(self, name_or_host: str) -> Optional[Dict[str, Any]]:
         """A server by name, or by a host name or data source naming it (`sql01.contoso.local,1433`,
         `mi1.abc.database.windows.net`): its name is the first DNS label; or one of its `aliases`."""
-        with self.transaction() as state:
+        with self.reading() as state:
             found = _find_server(state, name_or_host)
             return None if found is None else {"name": found["name"], "kind": found["kind"]}
 
     def database(self, server: str, name: str) -> Optional[Dict[str, Any]]:
-        with self.transaction() as state:
+        with self.reading() as state:
             found = _find_database(state, server, name)
             return copy.deepcopy(found)
 
     def databases(self, server: str, tables: bool = True) -> List[Dict[str, Any]]:
         """The server's databases; `tables=False` leaves out their tables (the rows are most of a copy)."""
-        with self.transaction() as state:
+        with self.reading() as state:
             return [
                 copy.deepcopy(d if tables else {field: value for field, value in d.items() if field != "tables"})
                 for d in _require_server(state, server)["databases"].values()
@@ -679,7 +699,10 @@ class World:
             state["faults"].append(fault)
 
     def take_fault(self, operation: str, database: Optional[str] = None, kinds=FAULT_KINDS) -> Optional[Dict[str, Any]]:
-        """Consume one use of the first fault matching a request, if any."""
+        """Consume one use of the first fault matching a request, if any (looked for first by reading alone: most
+        requests find none, and then the world is not written)."""
+        if not self.has_fault(operation, database, kinds):
+            return None
         with self.transaction() as state:
             fault = _first_matching(state["faults"], operation, database, kinds)
             if fault is None:
@@ -691,11 +714,11 @@ class World:
 
     def has_fault(self, operation: str, database: Optional[str] = None, kinds=FAULT_KINDS) -> bool:
         """Whether a fault matches a request, without consuming it."""
-        with self.transaction() as state:
+        with self.reading() as state:
             return _first_matching(state["faults"], operation, database, kinds) is not None
 
     def faults(self) -> List[Dict[str, Any]]:
-        with self.transaction() as state:
+        with self.reading() as state:
             return copy.deepcopy(state["faults"])
 
 

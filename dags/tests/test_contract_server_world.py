@@ -176,6 +176,22 @@ def test_faults_are_consumed_in_order_and_filtered_by_database(world):
         world.add_fault("get", "flaky")
 
 
+
+def test_reads_and_a_fault_looked_for_in_vain_never_serialise_or_write_the_world(world, monkeypatch):
+    """Every request to the fake servers and every connection of the fake SQL engine looks for a fault first, and
+    finds none; a test's observer reads the world after each poke. Those reads only parse the file (`World.reading`):
+    neither written nor serialised again to see whether they changed it (was: most of the world's CPU in a rehearsal)."""
+    def saved(*_args):
+        raise AssertionError("a read serialised the world")
+
+    monkeypatch.setattr(World, "_save", saved)
+    assert world.database("sql01", "Sales")["name"] == "Sales" and world.server("sql01")["kind"] == "SqlServer"
+    assert [d["name"] for d in world.databases("sql01")] == ["Sales"] and "sql01" in world.snapshot()["servers"]
+    assert world.take_fault("get", "Sales") is None and not world.has_fault("get") and world.faults() == []
+    monkeypatch.undo()
+    world.add_fault("get", "error", status=503)
+    assert world.take_fault("get", "Sales")["status"] == 503 and world.faults() == []
+
 def _add_rows(directory: str, worker: int) -> None:
     world = World(directory)
     for row in range(20):

@@ -30,7 +30,7 @@ PROVIDER = "Microsoft.DataMigration"
 
 def get_service(world: World, request: Request) -> Response:
     request.api_version(DATA_MIGRATION_API_VERSION)
-    with world.transaction() as state:
+    with world.reading() as state:
         service = state["migrationServices"].get(request.path.lower())
         if service is None:
             raise ApiError(404, "ResourceNotFound", "The Resource '%s' was not found." % request.path)
