@@ -211,3 +211,23 @@ def test_processes_sharing_the_directory_lose_no_write(world):
     rows = world.database("sql01", "Sales")["tables"]["dbo.Customers"]["rows"]
     assert len(rows) == 1 + 3 * 20
     json.loads(open(world.directory + "/world.json").read())  # never left half-written
+
+
+def test_a_record_read_and_the_clock_asked_the_time_never_serialise_or_write_their_files(tmp_path, monkeypatch):
+    """The rehearsal's records (the Airflow Variables' stand-ins) and its simulated clock, read at every poke, as the
+    world's reads: parsed only."""
+    import types
+
+    from migration_orchestration_lib import rehearsal_cutover
+    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords, SimulatedClock
+
+    records = FileRecords(str(tmp_path), RECORDS_FILE)
+    records.put("migration_x", "1")
+    clock = SimulatedClock(str(tmp_path), {}, {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_START": "2026-12-03T12:00:00Z"})
+
+    def dumped(*_args, **_kwargs):
+        raise AssertionError("a read serialised its file")
+
+    monkeypatch.setattr(rehearsal_cutover, "json", types.SimpleNamespace(loads=json.loads, dumps=dumped))
+    assert records.get("migration_x") == "1" and records.get("migration_y") is None
+    assert rehearsal_cutover.iso_utc(clock.now()) == "2026-12-03T12:00:00Z" and clock.horizon() is not None
