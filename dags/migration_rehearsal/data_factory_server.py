@@ -245,6 +245,10 @@ class DataFactoryServer:
         return {"runId": run_id}
 
     def get_run(self, run_id: str) -> Dict[str, Any]:
+        with self.world.reading() as state:  # an ended run moves no more: read alone (a later poke adopting its run)
+            run = self._run(state, run_id)
+            if run["status"] in TERMINAL:
+                return _public_run(run)
         with self.world.transaction() as state:
             run = self._run(state, run_id)
             self._advance(state, run)
