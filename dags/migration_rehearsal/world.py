@@ -243,6 +243,8 @@ class World:
         if open_state is not None:
             yield open_state
             return
+        if getattr(self._local, "reading", False):  # its exclusive lock would wait for ever on this thread's shared one
+            raise WorldError("a change of the world inside World.reading: make the whole block a transaction")
         with self._locked(fcntl.LOCK_EX):
             text = self._read()
             state = self._parse(text)
@@ -267,7 +269,11 @@ class World:
             yield open_state
             return
         with self._locked(fcntl.LOCK_SH):
-            yield self._parse(self._read())
+            reading, self._local.reading = getattr(self._local, "reading", False), True
+            try:
+                yield self._parse(self._read())
+            finally:
+                self._local.reading = reading
 
     @contextlib.contextmanager
     def _locked(self, operation: int) -> Iterator[None]:

@@ -191,6 +191,10 @@ def test_reads_and_a_fault_looked_for_in_vain_never_serialise_or_write_the_world
     monkeypatch.undo()
     world.add_fault("get", "error", status=503)
     assert world.take_fault("get", "Sales")["status"] == 503 and world.faults() == []
+    with world.reading():  # a change there is refused, not left waiting for ever on the reader's own lock
+        with pytest.raises(WorldError, match="inside World.reading"):
+            world.add_server("sql02")
+    assert world.server("sql02") is None
 
 def _add_rows(directory: str, worker: int) -> None:
     world = World(directory)
