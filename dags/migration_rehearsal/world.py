@@ -219,6 +219,7 @@ class World:
         self.directory = os.path.abspath(directory)
         os.makedirs(self.directory, exist_ok=True)
         self._local = threading.local()
+        self._last_read: Optional[Tuple[Optional[str], Dict[str, Any]]] = None  # `reading`'s: the text and its state
 
     def now(self) -> str:
         """The world's time, as `utc_now` writes it: the rehearsal's simulated clock where one is kept in this
@@ -260,10 +261,13 @@ class World:
             self._save(state, text)
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Dict[str, Any]]:
-        """The raw state, for a block that only reads it: parsed under a shared lock and never saved (nor serialised
+    def reading(self, kept: bool = False) -> Iterator[Dict[str, Any]]:
+        """The raw state, for a block that only reads it: read under a shared lock and never saved (nor serialised
         again to compare). Inside an open transaction on this thread, that transaction's state. A block that changes
-        the state, or calls a method that does, uses `transaction`: here its change would be lost."""
+        the state, or calls a method that does, uses `transaction`: here its change would be lost. The state is the one
+        the last read of this object parsed where the file holds the same text since (most reads between two writes:
+        a rehearsal's servers read the world at every request), shared with later reads: the block copies what leaves
+        it to be changed. `kept`: the caller keeps the state (a snapshot): parsed for it alone."""
         open_state = getattr(self._local, "state", None)
         if open_state is not None:
             yield open_state
@@ -271,7 +275,12 @@ class World:
         with self._locked(fcntl.LOCK_SH):
             reading, self._local.reading = getattr(self._local, "reading", False), True
             try:
-                yield self._parse(self._read())
+                text, last = self._read(), self._last_read
+                if kept or last is None or last[0] != text:
+                    last = (text, self._parse(text))
+                    if not kept:
+                        self._last_read = last
+                yield last[1]
             finally:
                 self._local.reading = reading
 
@@ -287,7 +296,7 @@ class World:
     def snapshot(self) -> Dict[str, Any]:
         """A copy of the whole state (for tests and for inspecting a rehearsal)."""
         joins_open_transaction = getattr(self._local, "state", None) is not None
-        with self.reading() as state:
+        with self.reading(kept=True) as state:
             # A transaction of its own parses its own state from the file: nobody else holds it.
             return copy.deepcopy(state) if joins_open_transaction else state
 

@@ -217,6 +217,18 @@ def test_processes_sharing_the_directory_lose_no_write(world):
     json.loads(open(world.directory + "/world.json").read())  # never left half-written
 
 
+
+def test_a_read_sees_every_write_made_since_the_last_read_by_any_process_and_a_snapshot_is_the_callers(world):
+    """Reads between two writes share the state the first of them parsed (`World.reading`): a write through another
+    World object (another process's, a server's) is seen by the next read, and a snapshot the caller changes changes
+    no later read."""
+    assert world.database("sql01", "Sales")["readOnly"] is False
+    World(world.directory).update_database("sql01", "Sales", readOnly=True)
+    assert world.database("sql01", "Sales")["readOnly"] is True
+    world.snapshot()["servers"].clear()
+    world.database("sql01", "Sales")["readOnly"] = False
+    assert world.database("sql01", "Sales")["readOnly"] is True and world.server("sql01") is not None
+
 def test_a_record_read_and_the_clock_asked_the_time_never_serialise_or_write_their_files(tmp_path, monkeypatch):
     """The rehearsal's records (the Airflow Variables' stand-ins) and its simulated clock, read at every poke, as the
     world's reads: parsed only."""
