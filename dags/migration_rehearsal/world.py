@@ -2,18 +2,19 @@
 
 Everything that plays a part of the outside world in a rehearsal reads and writes here: the DMS
 contract server, the fake SQL engine (standing in for pymssql), the fake Data Factory API, and
-tests. Every method of `World` is atomic: it takes an exclusive `fcntl.flock` on
+tests. Every method of `World` is atomic: one that changes the world takes an exclusive `fcntl.flock` on
 `<dir>/world.lock` (separate processes and threads serialise), reads `<dir>/world.json`, and
-replaces it atomically (temporary file, then `os.replace`) when it changed. The file is compact
+replaces it atomically (temporary file, then `os.replace`) when it changed; one that only reads takes a shared one. The file is compact
 JSON (`python -m json.tool world.json` to read it): `json.dumps` without `indent` runs in C, ten
 times faster than with it, and rehearsals read and write the world on every request. `with world.transaction() as state:`
 makes several calls, and direct edits of the raw `state` dict, one atomic change; calls made
 inside it on the same thread join it. The fake SQL engine runs each batch in one
 (`keep_on_error`: what ran before an error stays done, as in SQL Server), so a statement costs one
 read of the file however many lookups it makes. Methods return copies: change the world through methods.
-A method that only reads (`World.reading`: a fault looked for and none found, a database looked up, a snapshot) parses
-the file under a shared lock and never writes it, nor serialises the state again to see whether it changed: most of a
-rehearsal's reads of the world are such (every request to the fake servers looks for a fault first).
+A method that only reads (`World.reading`: a fault looked for and none found, a database looked up, a snapshot) never
+writes the file, nor serialises the state again to see whether it changed, and parses it only where its text changed
+since this object's last read: most of a rehearsal's reads of the world are such (every request to the fake servers
+looks for a fault first).
 
 Names are case-insensitive, as in SQL Server with its default collation: servers and databases
 are keyed by their lower-cased name and keep their spelling in `name`. Database and login names
