@@ -628,7 +628,7 @@ class World:
 
     def backups(self, server: str, database: Optional[str] = None) -> List[Dict[str, Any]]:
         """The share's backups of a source server (of one database), in creation order."""
-        with self.transaction() as state:
+        with self.reading() as state:
             share = state["backups"].get(_key(_require_server(state, server)["name"]), [])
             return [copy.deepcopy(b) for b in share if database is None or sql_name_key(b["database"]) == sql_name_key(database)]
 
