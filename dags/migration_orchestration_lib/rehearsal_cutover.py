@@ -54,11 +54,13 @@ ANSWER_POKE = timedelta(seconds=1)
 
 
 @contextlib.contextmanager
-def _locked_json(directory: str, name: str) -> Iterator[Dict[str, Any]]:
+def _locked_json(directory: str, name: str, read_only: bool = False) -> Iterator[Dict[str, Any]]:
+    """The file's JSON object, locked; rewritten when the block changed it. `read_only`: a block that only reads (a
+    record read, the clock asked the time at every poke), under a shared lock, neither serialised again nor written."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, name)
     with open(path + ".lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_SH if read_only else fcntl.LOCK_EX)
         try:
             try:
                 with open(path, "r", encoding="utf-8") as handle:
@@ -67,8 +69,9 @@ def _locked_json(directory: str, name: str) -> Iterator[Dict[str, Any]]:
                 text = None
             state = {} if text is None else json.loads(text)
             yield state
-            # Most uses only read (every poke asks the clock the time): rewrite only what changed, and
-            # compactly, so that the encoder runs in C (as world.json's does).
+            if read_only:
+                return
+            # Rewrite only what changed, and compactly, so that the encoder runs in C (as world.json's does).
             changed = json.dumps(state, sort_keys=True)
             if changed != text:
                 with open(path + ".tmp", "w", encoding="utf-8") as handle:
@@ -104,15 +107,15 @@ class SimulatedClock:
             if until:  # a new horizon for a continued world
                 state["horizon"] = iso_utc(until)
 
-    def _state(self) -> Any:
-        return _locked_json(self.directory, CLOCK_FILE)
+    def _state(self, read_only: bool = False) -> Any:
+        return _locked_json(self.directory, CLOCK_FILE, read_only)
 
     def now(self) -> datetime:
-        with self._state() as state:
+        with self._state(read_only=True) as state:
             return parse_iso_utc(state["now"])
 
     def horizon(self) -> Optional[datetime]:
-        with self._state() as state:
+        with self._state(read_only=True) as state:
             return parse_iso_utc(state["horizon"])
 
     def waiting_since(self, database: str, first_poke: datetime) -> datetime:
@@ -269,7 +272,7 @@ class FileRecords:
         self.file_name = file_name
 
     def get(self, key: str) -> Optional[str]:
-        with _locked_json(self.directory, self.file_name) as records:
+        with _locked_json(self.directory, self.file_name, read_only=True) as records:
             return records.get(key)
 
     def put(self, key: str, value: str) -> None:

@@ -245,6 +245,10 @@ class DataFactoryServer:
         return {"runId": run_id}
 
     def get_run(self, run_id: str) -> Dict[str, Any]:
+        with self.world.reading() as state:  # an ended run moves no more: read alone (a later poke adopting its run)
+            run = self._run(state, run_id)
+            if run["status"] in TERMINAL:
+                return _public_run(run)
         with self.world.transaction() as state:
             run = self._run(state, run_id)
             self._advance(state, run)
@@ -277,7 +281,7 @@ class DataFactoryServer:
 
     def query_runs(self, body: Mapping[str, Any]) -> Dict[str, Any]:
         after, before = _window(body)
-        with self.world.transaction() as state:
+        with self.world.reading() as state:
             runs = [run for run in state.get(RUNS, {}).values() if after <= run["lastUpdated"] <= before]
         for query_filter in body.get("filters") or []:
             runs = [run for run in runs if _matches(run, query_filter, {"PipelineName": "pipelineName", "Status": "status", "RunGroupId": "runGroupId"})]
@@ -290,7 +294,7 @@ class DataFactoryServer:
 
     def query_activity_runs(self, run_id: str, body: Mapping[str, Any]) -> Dict[str, Any]:
         after, before = _window(body)
-        with self.world.transaction() as state:
+        with self.world.reading() as state:
             activities = [a for a in self._run(state, run_id)["activityRuns"] if after <= a["activityRunStart"] <= before]
         for query_filter in body.get("filters") or []:
             activities = [a for a in activities if _matches(a, query_filter, {"ActivityName": "activityName", "ActivityType": "activityType", "Status": "status"})]

@@ -20,6 +20,7 @@ HAS_PERMS_BY_NAME, HAS_DBACCESS, DATABASE_PRINCIPAL_ID, IS_ROLEMEMBER, SCHEMA_NA
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
@@ -63,7 +64,10 @@ KEYWORDS = frozenset(
 )
 
 
-def tokenize(sql: str) -> List[Token]:
+@functools.lru_cache(maxsize=128)
+def tokenize(sql: str) -> Tuple[Token, ...]:
+    """The batch's tokens. Remembered for the latest texts: a rehearsal sends the same batches again at every poke
+    (a step's reads of the source and the target), and reading their text was most of the fake engine's parsing."""
     tokens: List[Token] = []
     position = 0
     while position < len(sql):
@@ -83,7 +87,7 @@ def tokenize(sql: str) -> List[Token]:
             tokens.append(Token("number", int(text)))
         else:
             tokens.append(Token(kind, text))
-    return tokens
+    return tuple(tokens)
 
 
 # --- syntax tree ------------------------------------------------------------------------------

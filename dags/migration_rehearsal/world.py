@@ -2,15 +2,19 @@
 
 Everything that plays a part of the outside world in a rehearsal reads and writes here: the DMS
 contract server, the fake SQL engine (standing in for pymssql), the fake Data Factory API, and
-tests. Every method of `World` is atomic: it takes an exclusive `fcntl.flock` on
+tests. Every method of `World` is atomic: one that changes the world takes an exclusive `fcntl.flock` on
 `<dir>/world.lock` (separate processes and threads serialise), reads `<dir>/world.json`, and
-replaces it atomically (temporary file, then `os.replace`) when it changed. The file is compact
+replaces it atomically (temporary file, then `os.replace`) when it changed; one that only reads takes a shared one. The file is compact
 JSON (`python -m json.tool world.json` to read it): `json.dumps` without `indent` runs in C, ten
 times faster than with it, and rehearsals read and write the world on every request. `with world.transaction() as state:`
 makes several calls, and direct edits of the raw `state` dict, one atomic change; calls made
 inside it on the same thread join it. The fake SQL engine runs each batch in one
 (`keep_on_error`: what ran before an error stays done, as in SQL Server), so a statement costs one
 read of the file however many lookups it makes. Methods return copies: change the world through methods.
+A method that only reads (`World.reading`: a fault looked for and none found, a database looked up, a snapshot) never
+writes the file, nor serialises the state again to see whether it changed, and parses it only where its text changed
+since this object's last read: most of a rehearsal's reads of the world are such (every request to the fake servers
+looks for a fault first).
 
 Names are case-insensitive, as in SQL Server with its default collation: servers and databases
 are keyed by their lower-cased name and keep their spelling in `name`. Database and login names
@@ -216,6 +220,7 @@ class World:
         self.directory = os.path.abspath(directory)
         os.makedirs(self.directory, exist_ok=True)
         self._local = threading.local()
+        self._last_read: Optional[Tuple[Optional[str], Dict[str, Any]]] = None  # `reading`'s: the text and its state
 
     def now(self) -> str:
         """The world's time, as `utc_now` writes it: the rehearsal's simulated clock where one is kept in this
@@ -240,28 +245,59 @@ class World:
         if open_state is not None:
             yield open_state
             return
-        with open(os.path.join(self.directory, LOCK_FILE), "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        if getattr(self._local, "reading", False):  # its exclusive lock would wait for ever on this thread's shared one
+            raise WorldError("a change of the world inside World.reading: make the whole block a transaction")
+        with self._locked(fcntl.LOCK_EX):
+            text = self._read()
+            state = self._parse(text)
+            self._local.state = state
             try:
-                text = self._read()
-                state = self._parse(text)
-                self._local.state = state
-                try:
-                    yield state
-                except BaseException:
-                    self._local.state = None
-                    if keep_on_error:
-                        self._save(state, text)
-                    raise
+                yield state
+            except BaseException:
                 self._local.state = None
-                self._save(state, text)
+                if keep_on_error:
+                    self._save(state, text)
+                raise
+            self._local.state = None
+            self._save(state, text)
+
+    @contextlib.contextmanager
+    def reading(self, kept: bool = False) -> Iterator[Dict[str, Any]]:
+        """The raw state, for a block that only reads it: read under a shared lock and never saved (nor serialised
+        again to compare). Inside an open transaction on this thread, that transaction's state. A block that changes
+        the state, or calls a method that does, uses `transaction`: here its change would be lost. The state is the one
+        the last read of this object parsed where the file holds the same text since (most reads between two writes:
+        a rehearsal's servers read the world at every request), shared with later reads: the block copies what leaves
+        it to be changed. `kept`: the caller keeps the state (a snapshot): parsed for it alone."""
+        open_state = getattr(self._local, "state", None)
+        if open_state is not None:
+            yield open_state
+            return
+        with self._locked(fcntl.LOCK_SH):
+            reading, self._local.reading = getattr(self._local, "reading", False), True
+            try:
+                text, last = self._read(), self._last_read
+                if kept or last is None or last[0] != text:
+                    last = (text, self._parse(text))
+                    if not kept:
+                        self._last_read = last
+                yield last[1]
+            finally:
+                self._local.reading = reading
+
+    @contextlib.contextmanager
+    def _locked(self, operation: int) -> Iterator[None]:
+        with open(os.path.join(self.directory, LOCK_FILE), "a+") as lock:
+            fcntl.flock(lock, operation)
+            try:
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def snapshot(self) -> Dict[str, Any]:
         """A copy of the whole state (for tests and for inspecting a rehearsal)."""
         joins_open_transaction = getattr(self._local, "state", None) is not None
-        with self.transaction() as state:
+        with self.reading(kept=True) as state:
             # A transaction of its own parses its own state from the file: nobody else holds it.
             return copy.deepcopy(state) if joins_open_transaction else state
 
@@ -344,18 +380,18 @@ class World:
     def server(self, name_or_host: str) -> Optional[Dict[str, Any]]:
         """A server by name, or by a host name or data source naming it (`sql01.contoso.local,1433`,
         `mi1.abc.database.windows.net`): its name is the first DNS label; or one of its `aliases`."""
-        with self.transaction() as state:
+        with self.reading() as state:
             found = _find_server(state, name_or_host)
             return None if found is None else {"name": found["name"], "kind": found["kind"]}
 
     def database(self, server: str, name: str) -> Optional[Dict[str, Any]]:
-        with self.transaction() as state:
+        with self.reading() as state:
             found = _find_database(state, server, name)
             return copy.deepcopy(found)
 
     def databases(self, server: str, tables: bool = True) -> List[Dict[str, Any]]:
         """The server's databases; `tables=False` leaves out their tables (the rows are most of a copy)."""
-        with self.transaction() as state:
+        with self.reading() as state:
             return [
                 copy.deepcopy(d if tables else {field: value for field, value in d.items() if field != "tables"})
                 for d in _require_server(state, server)["databases"].values()
@@ -592,7 +628,7 @@ class World:
 
     def backups(self, server: str, database: Optional[str] = None) -> List[Dict[str, Any]]:
         """The share's backups of a source server (of one database), in creation order."""
-        with self.transaction() as state:
+        with self.reading() as state:
             share = state["backups"].get(_key(_require_server(state, server)["name"]), [])
             return [copy.deepcopy(b) for b in share if database is None or sql_name_key(b["database"]) == sql_name_key(database)]
 
@@ -679,7 +715,10 @@ class World:
             state["faults"].append(fault)
 
     def take_fault(self, operation: str, database: Optional[str] = None, kinds=FAULT_KINDS) -> Optional[Dict[str, Any]]:
-        """Consume one use of the first fault matching a request, if any."""
+        """Consume one use of the first fault matching a request, if any (looked for first by reading alone: most
+        requests find none, and then the world is not written)."""
+        if not self.has_fault(operation, database, kinds):
+            return None
         with self.transaction() as state:
             fault = _first_matching(state["faults"], operation, database, kinds)
             if fault is None:
@@ -691,11 +730,11 @@ class World:
 
     def has_fault(self, operation: str, database: Optional[str] = None, kinds=FAULT_KINDS) -> bool:
         """Whether a fault matches a request, without consuming it."""
-        with self.transaction() as state:
+        with self.reading() as state:
             return _first_matching(state["faults"], operation, database, kinds) is not None
 
     def faults(self) -> List[Dict[str, Any]]:
-        with self.transaction() as state:
+        with self.reading() as state:
             return copy.deepcopy(state["faults"])
 
 

@@ -176,6 +176,26 @@ def test_faults_are_consumed_in_order_and_filtered_by_database(world):
         world.add_fault("get", "flaky")
 
 
+
+def test_reads_and_a_fault_looked_for_in_vain_never_serialise_or_write_the_world(world, monkeypatch):
+    """Every request to the fake servers and every connection of the fake SQL engine looks for a fault first, and
+    finds none; a test's observer reads the world after each poke. Those reads only parse the file (`World.reading`):
+    neither written nor serialised again to see whether they changed it (was: most of the world's CPU in a rehearsal)."""
+    def saved(*_args):
+        raise AssertionError("a read serialised the world")
+
+    monkeypatch.setattr(World, "_save", saved)
+    assert world.database("sql01", "Sales")["name"] == "Sales" and world.server("sql01")["kind"] == "SqlServer"
+    assert [d["name"] for d in world.databases("sql01")] == ["Sales"] and "sql01" in world.snapshot()["servers"]
+    assert world.take_fault("get", "Sales") is None and not world.has_fault("get") and world.faults() == []
+    monkeypatch.undo()
+    world.add_fault("get", "error", status=503)
+    assert world.take_fault("get", "Sales")["status"] == 503 and world.faults() == []
+    with world.reading():  # a change there is refused, not left waiting for ever on the reader's own lock
+        with pytest.raises(WorldError, match="inside World.reading"):
+            world.add_server("sql02")
+    assert world.server("sql02") is None
+
 def _add_rows(directory: str, worker: int) -> None:
     world = World(directory)
     for row in range(20):
@@ -195,3 +215,35 @@ def test_processes_sharing_the_directory_lose_no_write(world):
     rows = world.database("sql01", "Sales")["tables"]["dbo.Customers"]["rows"]
     assert len(rows) == 1 + 3 * 20
     json.loads(open(world.directory + "/world.json").read())  # never left half-written
+
+
+
+def test_a_read_sees_every_write_made_since_the_last_read_by_any_process_and_a_snapshot_is_the_callers(world):
+    """Reads between two writes share the state the first of them parsed (`World.reading`): a write through another
+    World object (another process's, a server's) is seen by the next read, and a snapshot the caller changes changes
+    no later read."""
+    assert world.database("sql01", "Sales")["readOnly"] is False
+    World(world.directory).update_database("sql01", "Sales", readOnly=True)
+    assert world.database("sql01", "Sales")["readOnly"] is True
+    world.snapshot()["servers"].clear()
+    world.database("sql01", "Sales")["readOnly"] = False
+    assert world.database("sql01", "Sales")["readOnly"] is True and world.server("sql01") is not None
+
+def test_a_record_read_and_the_clock_asked_the_time_never_serialise_or_write_their_files(tmp_path, monkeypatch):
+    """The rehearsal's records (the Airflow Variables' stand-ins) and its simulated clock, read at every poke, as the
+    world's reads: parsed only."""
+    import types
+
+    from migration_orchestration_lib import rehearsal_cutover
+    from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords, SimulatedClock
+
+    records = FileRecords(str(tmp_path), RECORDS_FILE)
+    records.put("migration_x", "1")
+    clock = SimulatedClock(str(tmp_path), {}, {"MIGRATION_DRY_RUN": "1", "MIGRATION_SIMULATE_START": "2026-12-03T12:00:00Z"})
+
+    def dumped(*_args, **_kwargs):
+        raise AssertionError("a read serialised its file")
+
+    monkeypatch.setattr(rehearsal_cutover, "json", types.SimpleNamespace(loads=json.loads, dumps=dumped))
+    assert records.get("migration_x") == "1" and records.get("migration_y") is None
+    assert rehearsal_cutover.iso_utc(clock.now()) == "2026-12-03T12:00:00Z" and clock.horizon() is not None

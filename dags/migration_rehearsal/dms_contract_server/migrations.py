@@ -30,7 +30,7 @@ PROVIDER = "Microsoft.DataMigration"
 
 def get_service(world: World, request: Request) -> Response:
     request.api_version(DATA_MIGRATION_API_VERSION)
-    with world.transaction() as state:
+    with world.reading() as state:
         service = state["migrationServices"].get(request.path.lower())
         if service is None:
             raise ApiError(404, "ResourceNotFound", "The Resource '%s' was not found." % request.path)
@@ -93,12 +93,34 @@ def put_migration(world: World, request: Request, retry_after_seconds: int) -> R
 
 def get_migration(world: World, request: Request) -> Response:
     request.api_version(DATA_MIGRATION_API_VERSION)
+    with world.reading() as state:
+        read = _read_alone(world, state, request)
+    if read is not None:
+        return read
     with world.transaction() as state:
         record = _settled_record(world, state, request, advance=True)
         operation_id = request.query.get("migrationOperationId")
         migration = _operation(record, operation_id) if operation_id else record["operations"][-1]
         expand = request.query.get("$expand", "").lower() == EXPAND_DETAILS
         return Response(200, resources.resource(world, migration, expand))
+
+
+def _read_alone(world: World, state: Dict[str, Any], request: Request) -> Optional[Response]:
+    """GET's answer where reading the migration changes nothing (a migration that ended, or waits for a person): no
+    operation pending on its target database, its latest migration neither moving on (`progress.tick`) nor still
+    Canceling (`_cancel_step`); else None, for a transaction to settle and move it."""
+    key = _key(request)
+    record = state["databaseMigrations"].get(key)
+    if record is None or operations.pending(state, migrationKey=key):
+        return None
+    latest = record["operations"][-1]
+    if latest["provisioningState"] == "Succeeded" and latest["migrationStatus"] in progress.RUNNING:
+        return None
+    if latest["migrationStatus"] == "Canceling" and latest.get("stillCanceling"):
+        return None
+    operation_id = request.query.get("migrationOperationId")
+    migration = _operation(record, operation_id) if operation_id else latest
+    return Response(200, resources.resource(world, migration, request.query.get("$expand", "").lower() == EXPAND_DETAILS))
 
 
 def post_cutover(world: World, request: Request, retry_after_seconds: int) -> Response:
