@@ -523,7 +523,6 @@ def test_an_offline_restore_finishes_at_the_named_last_backup(server):
     assert get(server, "SqlMi")["offlineConfiguration"] == {"offline": True, "lastBackupName": "Sales_final.trn"}
 
 
-
 def test_a_get_of_a_migration_that_ended_only_reads_the_world_and_answers_as_the_get_that_ended_it(server, monkeypatch):
     """A GET of a running migration moves it a step, in a transaction; once it ended a GET changes nothing, so it only
     reads the world (not serialised again: the rehearsal's reads of ended migrations are many) and answers the same."""
@@ -539,6 +538,7 @@ def test_a_get_of_a_migration_that_ended_only_reads_the_world_and_answers_as_the
     saved = []
     monkeypatch.setattr(World, "_save", lambda self, state, text: saved.append(text))
     assert get(server, "SqlMi") == answer and saved == []
+
 
 def test_a_restored_database_keeps_its_sources_collation(server):
     world = server.world

@@ -176,7 +176,6 @@ def test_faults_are_consumed_in_order_and_filtered_by_database(world):
         world.add_fault("get", "flaky")
 
 
-
 def test_reads_and_a_fault_looked_for_in_vain_never_serialise_or_write_the_world(world, monkeypatch):
     """Every request to the fake servers and every connection of the fake SQL engine looks for a fault first, and
     finds none; a test's observer reads the world after each poke. Those reads only parse the file (`World.reading`):
@@ -195,6 +194,7 @@ def test_reads_and_a_fault_looked_for_in_vain_never_serialise_or_write_the_world
         with pytest.raises(WorldError, match="inside World.reading"):
             world.add_server("sql02")
     assert world.server("sql02") is None
+
 
 def _add_rows(directory: str, worker: int) -> None:
     world = World(directory)
@@ -217,7 +217,6 @@ def test_processes_sharing_the_directory_lose_no_write(world):
     json.loads(open(world.directory + "/world.json").read())  # never left half-written
 
 
-
 def test_a_read_sees_every_write_made_since_the_last_read_by_any_process_and_a_snapshot_is_the_callers(world):
     """Reads between two writes share the state the first of them parsed (`World.reading`): a write through another
     World object (another process's, a server's) is seen by the next read, and a snapshot the caller changes changes
@@ -228,6 +227,7 @@ def test_a_read_sees_every_write_made_since_the_last_read_by_any_process_and_a_s
     world.snapshot()["servers"].clear()
     world.database("sql01", "Sales")["readOnly"] = False
     assert world.database("sql01", "Sales")["readOnly"] is True and world.server("sql01") is not None
+
 
 def test_a_record_read_and_the_clock_asked_the_time_never_serialise_or_write_their_files(tmp_path, monkeypatch):
     """The rehearsal's records (the Airflow Variables' stand-ins) and its simulated clock, read at every poke, as the
