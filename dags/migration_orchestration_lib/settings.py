@@ -181,6 +181,10 @@ POKE_START_ALLOWANCE = timedelta(minutes=3)
 # The longest a waiting or working step stays silent: the contract's 15 minutes less POKE_START_ALLOWANCE (the longest
 # wait between pokes, a direct validation's heartbeat, a parked or deferred HITL wait's).
 LONGEST_SILENCE = timedelta(minutes=12)
+# A rehearsal pokes without waiting, but a Data Factory read there takes three pokes (Queued, InProgress, Succeeded),
+# each a second or more of a busy machine: a shorter period (it was 2 s) was crossed between them, and the read was
+# started again.
+REHEARSAL_FRESH_READ_PERIOD = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,9 @@ class Timing:
     operation_timeout: timedelta  # how long a step awaits one Azure long-running operation
     operation_poll_interval: timedelta  # between two reads of its status (when Azure sends no Retry-After)
     deferrable: bool  # wait in the triggerer (hosts with one) instead of rescheduling
+    # How long a SQL read made again in later pokes (`StepContext.afresh`) keeps its operation key: a poke within it
+    # adopts the read a poke before it started. Twice the longest wait between two pokes on a host.
+    fresh_read_period: timedelta
     # A step at work inside one poke (a direct validation's batches, `DatabaseSql.compare`) writes its `Running`
     # heartbeat this often.
     heartbeat: timedelta = LONGEST_SILENCE
@@ -214,6 +221,7 @@ class Timing:
                 operation_timeout=timedelta(seconds=30),
                 operation_poll_interval=timedelta(seconds=0.05),
                 deferrable=deferrable,
+                fresh_read_period=REHEARSAL_FRESH_READ_PERIOD,
             )
         return Timing(
             poke_interval=timedelta(seconds=60),
@@ -224,6 +232,7 @@ class Timing:
             operation_timeout=timedelta(minutes=10),
             operation_poll_interval=timedelta(seconds=15),
             deferrable=deferrable,
+            fresh_read_period=2 * LONGEST_SILENCE,
         )
 
 

@@ -284,9 +284,9 @@ class StepContext:
     def afresh(self, purpose: str) -> str:
         """`purpose` for a SQL read that a later poke of this try must make again: Data Factory adopts an operation
         by key, and its run ends after the poke that started it, so a later poke must meet the same key. The key
-        changes once per twice the longest wait between two pokes (was: once per that wait, which pokes that far
-        apart always crossed: each started a run, none read one, and the step waited until its deadline)."""
-        return "%s:%d" % (purpose, int(utc_now().timestamp() // max(2 * self.timing.max_poke_wait.total_seconds(), 2.0)))
+        changes once per `Timing.fresh_read_period` (was: once per the longest wait between two pokes, which pokes
+        that far apart always crossed: each started a run, none read one, and the step waited until its deadline)."""
+        return "%s:%d" % (purpose, int(utc_now().timestamp() // self.timing.fresh_read_period.total_seconds()))
 
     def sql_key_prefixes_of_every_try(self) -> List[str]:
         """The key prefix `sql` has in each try of this task in this run, from the first through the running one

@@ -98,9 +98,9 @@ def normalized(rows: Iterable[Dict[str, Any]], wall_clock: Optional[tuple] = Non
         for run_id in sorted(names.runs, key=len, reverse=True):
             text = text.replace(run_id, names.runs[run_id])
         text = _UUID.sub(lambda m: names.uuid(m.group(0)), text)
+        text = _AFRESH.sub(":<period>", text)  # first: a period of 8 digits is a hex token too
         prefixes = {key[:8]: name for key, name in names.ids.items()}
         text = _HEX8.sub(lambda m: prefixes.get(m.group(0)) or names.hex8(m.group(0)), text)
-        text = _AFRESH.sub(":<period>", text)
         if low is not None:
             def real(m, text=None):
                 at = _parse_time(text or m.group(0))

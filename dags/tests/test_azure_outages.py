@@ -106,9 +106,9 @@ def test_a_sql_step_whose_data_factory_pipeline_queue_is_full_waits_for_a_place(
 
     events = tmp_path / "events.jsonl"
     monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(events))
-    # The pokes within one period of reads made afresh, as in Azure (24 min against pokes a minute apart): with the
-    # tests' short timing the period is 2 s, and a loaded machine's pokes crossed it, so start_migration's read of the
-    # target was submitted again and took the injected refusals on the target's pipeline, not the source's.
+    # The pokes within one period of reads made afresh, as in Azure (24 min against pokes a minute apart): a rehearsal's
+    # period is 30 s (it was 2 s, which a loaded machine's pokes crossed), and a crossing submits start_migration's read
+    # of the target again, which takes the injected refusals on the target's pipeline, not the source's.
     monkeypatch.setattr(StepContext, "afresh", lambda self, purpose: "%s:0" % purpose)
     run_with_outage(
         rehearsal_world, plan_of("offline_sqlmi_data_factory"), "db.start_migration", "createRun", "error",

@@ -80,6 +80,11 @@ def test_normalizing_gives_stable_placeholders_and_comparing_ignores_times_and_r
     assert compared(normalized(rows[:2] + rows[3:], wall)) == once
     changed = [dict(rows[0], Status="Failed")] + rows[1:]
     assert compared(normalized(changed, wall)) != once
+    # a read made afresh: its key ends with the period's number, 8 digits under a rehearsal's 30 s (10 under 2 s)
+    for period in ("59889616", "1796605819"):
+        waiting = "waiting: SQL operation driver__7:db:validate:1:source-held:%s is running on sql01" % period
+        [afresh] = normalized([_row("2026-12-07T01:10:19+00:00", "driver__7", "db", "validate", "Running", waiting)], wall)
+        assert afresh["Message"] == "waiting: SQL operation driver__run-1:db:validate:1:source-held:<period> is running on sql01"
 
 
 def test_a_run_whose_events_differ_from_the_fixture_fails_naming_the_command_that_records_it_again(monkeypatch):

@@ -27,9 +27,10 @@ class PipelineRuns:
     """Like Data Factory: an operation is adopted by key, and its run has not ended when the poke that started it
     reads it; a later read sees whether the source was held when the run ran."""
 
-    def __init__(self):
+    def __init__(self, reads_before_the_end=1):
         self.held = True
         self.runs = {}
+        self.reads_before_the_end = reads_before_the_end
 
     def submit(self, operation):
         self.runs.setdefault(operation.key, {"sql": operation.sql, "rows": None, "reads": 0})
@@ -41,7 +42,7 @@ class PipelineRuns:
     def result(self, handle):
         run = self.runs[handle.key]
         run["reads"] += 1
-        if run["reads"] == 1:
+        if run["reads"] <= self.reads_before_the_end:
             return None
         if run["rows"] is None:
             assert re.search(r"ERROR_NUMBER\(\) = 924", run["sql"])
@@ -91,3 +92,32 @@ def test_a_source_freed_while_validate_waits_at_the_longest_poke_wait_is_seen_fr
     assert seen_free is not None, "never read as free: %d runs started, %d of them read once they had ended" % (
         len(sql.runs), sum(1 for run in sql.runs.values() if run["reads"] > 1))
     assert seen_free - FIRST_POKE < timedelta(hours=1) + 2 * (timing.max_poke_wait + POKE_START_ALLOWANCE) + late
+
+
+def test_a_rehearsal_on_a_busy_machine_reads_its_data_factory_reads_made_afresh(monkeypatch):
+    """A rehearsal pokes without waiting, but its Data Factory fake ends a run on the third read (Queued, InProgress,
+    Succeeded), and a busy machine's pokes are seconds apart. With a key that changed every 2 s, pokes 2.5 s apart
+    each started a new run and none read one: the step waited until its deadline. Now a source held for 20 s is
+    read held, then, once the period's key changes, free."""
+    plan = parse_plan(plan_with_databases([database_entry("db", "Sales", mode="offline", sourceFreeze="singleUser")]))
+    database = plan.database("db")
+    timing = Timing.for_environment({"MIGRATION_DRY_RUN": "1"})
+    sql = PipelineRuns(reads_before_the_end=2)
+    source = DatabaseState(name="Sales", state="ONLINE", recovery_model="FULL", is_read_only=True, user_access="SINGLE_USER")
+    busy, held_for = timedelta(seconds=2.5), timedelta(seconds=20)
+    now = FIRST_POKE
+    monkeypatch.setattr(step_context, "utc_now", lambda: now)
+
+    seen_free = None
+    while now < FIRST_POKE + timing.step_timeout:
+        sql.held = now < FIRST_POKE + held_for
+        ctx = StepContext(plan, database, {"run_id": "r1", "ti": TaskInstance()}, timing, "validate", _services=Services(sql))
+        try:
+            steps._wait_while_another_connection_holds_the_source(ctx, database, source)
+            seen_free = now
+            break
+        except StepPending:
+            now += next_poke_in(now - FIRST_POKE, timing) + busy
+
+    assert seen_free is not None, "never read as free: %d runs started, none read to its end" % len(sql.runs)
+    assert seen_free - FIRST_POKE <= held_for + timing.fresh_read_period + 3 * busy
