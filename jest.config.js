@@ -25,6 +25,9 @@ module.exports = {
   transform: {
     '^.+\\.ts$': '<rootDir>/jest.transform.js',
   },
+  // The run's temporary files (cdktf's test output folders among them) in one folder, removed when it ends.
+  globalSetup: '<rootDir>/jest.tmpdir.js',
+  globalTeardown: '<rootDir>/jest.tmpdir.js',
   setupFiles: ['<rootDir>/__tests__/skip-token-creation-stacks.ts'],
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
 };
