@@ -162,7 +162,9 @@ JSON
 node_modules/.bin/tsc -p tsconfig.cdktn.json
 
 phase "jest ${test_paths[*]}"
-node_modules/.bin/jest --ci --updateSnapshot=false --silent "${test_paths[@]}"
+# jest's cache in the scratch folder, which goes with it: the copy is in a new folder each run, so no later run reads
+# its cache, and in jest's default cache folder (jest_<uid> in the temporary directory) each run added one (5.3 MB).
+node_modules/.bin/jest --ci --updateSnapshot=false --silent --cacheDirectory "$scratch/.jest-cache" "${test_paths[@]}"
 
 phase "npm run synth (the README's command) on CDK Terrain"
 CDKTF_OUTDIR="$scratch/cdktf.out" npm run -s synth
