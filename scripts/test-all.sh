@@ -115,20 +115,18 @@ if [[ -n "$background_pid" ]]; then
   record "$background_name" "$status" $((SECONDS - background_started)) "$cpu_dir/background" "$background_tmp"
 fi
 
-# What the steps left in their temporary folders: every name but pytest's pytest-of-<user>, which a passing DAG test
-# run leaves empty (dags/pytest.ini: tmp_path_retention_policy = failed).
+# What the steps left in their temporary folders (scratch-lib.sh's left_in).
 left_behind=()
 kept=()
 for entry in "${step_tmp_dirs[@]}"; do
   IFS='|' read -r name folder status <<<"$entry"
-  mapfile -t names < <(find "$folder" -mindepth 1 -maxdepth 1 ! \( -name 'pytest-of-*' -empty \) -printf '%f\n' | sort)
-  if [[ ${#names[@]} -eq 0 ]]; then
+  left="$(left_in "$folder")"
+  if [[ -z "$left" ]]; then
     continue
   elif [[ "$status" -ne 0 ]]; then
     kept+=("$folder")
   else
-    # Counted by name without mkdtemp's random ending: "1537 cdktf.outdir.*", the first few.
-    left_behind+=("$name left ${#names[@]} ($(printf '%s\n' "${names[@]}" | sed -E 's/[.-][A-Za-z0-9_]{6,}$/.*/' | sort | uniq -c | sort -rn | head -5 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }'))")
+    left_behind+=("$name left $left")
   fi
 done
 if [[ ${#left_behind[@]} -eq 0 ]]; then
