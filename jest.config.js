@@ -25,6 +25,12 @@ module.exports = {
   transform: {
     '^.+\\.ts$': '<rootDir>/jest.transform.js',
   },
+  // The run's temporary files (cdktf's test output folders among them) in one folder, removed when it ends.
+  globalSetup: '<rootDir>/jest.tmpdir.js',
+  globalTeardown: '<rootDir>/jest.tmpdir.js',
+  // npm test (scripts/test-all.sh) gives each step its own TMPDIR, where jest would make its cache anew each run: it
+  // names the folder jest uses when run alone.
+  ...(process.env.JEST_CACHE_DIRECTORY ? { cacheDirectory: process.env.JEST_CACHE_DIRECTORY } : {}),
   setupFiles: ['<rootDir>/__tests__/skip-token-creation-stacks.ts'],
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
 };

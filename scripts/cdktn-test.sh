@@ -67,7 +67,7 @@ trap 'exit 143' TERM HUP
 phase "copy sources"
 # What a fresh clone has (tracked files and new ones that are not ignored), limited to what the
 # tests need: no dist/, cdktf.out/, .venv/, __pycache__ or DAG tests (but the golden webserver_config.py the sign-in test compares).
-wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/tests/fixtures/entra_webserver_config\.py$|dags/migration_orchestration\.py$|dags/deployed\.airflowignore$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites|transform|runtime)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$|scripts/[^/]+\.(ts|mjs|cjs)$)'
+wanted='^(lib/|__tests__/|examples/|schema/|vendor/|dags/migration_rehearsal/fixtures/|dags/tests/fixtures/entra_webserver_config\.py$|dags/migration_orchestration\.py$|dags/deployed\.airflowignore$|dags/migration_orchestration_lib/|dags/requirements(-fabric|-data-factory)?\.txt$|dags/airflow-environments\.txt$|main\.ts$|tsconfig[^/]*\.json$|jest\.(config|suites|transform|runtime|tmpdir)\.js$|package(-lock)?\.json$|cdktf\.json$|scripts/consumer-app/plan\.yaml$|scripts/[^/]+\.(ts|mjs|cjs)$)'
 if git -C "$repo_root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard) |
     while IFS= read -r -d '' path; do
@@ -162,7 +162,9 @@ JSON
 node_modules/.bin/tsc -p tsconfig.cdktn.json
 
 phase "jest ${test_paths[*]}"
-node_modules/.bin/jest --ci --updateSnapshot=false --silent "${test_paths[@]}"
+# jest's cache in the scratch folder, which goes with it: the copy is in a new folder each run, so no later run reads
+# its cache, and in jest's default cache folder (jest_<uid> in the temporary directory) each run added one (5.3 MB).
+node_modules/.bin/jest --ci --updateSnapshot=false --silent --cacheDirectory "$scratch/.jest-cache" "${test_paths[@]}"
 
 phase "npm run synth (the README's command) on CDK Terrain"
 CDKTF_OUTDIR="$scratch/cdktf.out" npm run -s synth

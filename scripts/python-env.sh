@@ -19,9 +19,15 @@ ensure_venv() {
   local started=$SECONDS
   uv="$(uv_command)"
   rm -rf "$venv"
-  "$uv" venv --quiet --python "$python" "$venv"
-  "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -r "$requirements"
-  "$uv" pip check --quiet --python "$venv/bin/python"
+  # uv never removes the lock it takes to build a setuptools source distribution (uv-setuptools-<digest>.lock in the
+  # temporary directory: three for a fresh Airflow environment, python-nvd3's, setproctitle's and unicodecsv's, while
+  # its cache is empty): a temporary directory of its own, removed after.
+  local uv_tmp
+  uv_tmp="$(mktemp -d)"
+  TMPDIR="$uv_tmp" "$uv" venv --quiet --python "$python" "$venv"
+  TMPDIR="$uv_tmp" "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -r "$requirements"
+  TMPDIR="$uv_tmp" "$uv" pip check --quiet --python "$venv/bin/python"
+  rm -rf "$uv_tmp"
   echo "$wanted" > "$stamp"  # written last: an interrupted install is redone next time
   echo "Virtual environment ready in $((SECONDS - started)) s"
 }

@@ -19,6 +19,18 @@ scratch_parent() {
   fi
 }
 
+# left_in FOLDER: what a step left in its temporary folder, as npm test's summary names it: the count, then the count of
+# each name with mkdtemp's random part as *, the five most common ("3 (2 cdktf.outdir.*, 1 tmp.*)"); nothing when it
+# left nothing. pytest's pytest-of-<user>, which a passing DAG test run leaves empty (dags/pytest.ini:
+# tmp_path_retention_policy = failed), is not counted.
+left_in() {
+  local names
+  names="$(find "$1" -mindepth 1 -maxdepth 1 ! \( -name 'pytest-of-*' -empty \) -printf '%f\n' | sort)"
+  [[ -n "$names" ]] || return 0
+  echo "$(wc -l <<<"$names") ($(sed -E 's/([.-])[A-Za-z0-9_]{6,}(\.[a-z]{1,4})?$/\1*\2/' <<<"$names" | sort | uniq -c | sort -k1,1nr -k2 | head -5 |
+    awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }'))"
+}
+
 # phase NAME: closes the timing of the current step (globals step, phase_started, timings, label).
 phase() {
   if [[ "$step" != setup ]]; then timings+=("$step $((SECONDS - phase_started))s"); fi

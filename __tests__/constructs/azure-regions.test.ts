@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { TerraformStack, TerraformVariable, Testing } from 'cdktf';
@@ -11,6 +10,7 @@ import { CredentialVault } from '../../lib/orchestration-factory/credential-vaul
 import { OrchestrationFactory } from '../../lib/orchestration-factory/orchestration-factory';
 import { loadMigrationPlan } from '../../lib/plan';
 import { hostBaseProps } from '../helpers/host-fixtures';
+import { temporaryFolder } from '../helpers/temporary-folder';
 import { examplePlanWith } from '../helpers/migration-stack';
 import { testStack, warningsOf } from '../helpers/test-stack';
 
@@ -19,7 +19,7 @@ const regionWarnings = (warnings: string[]) => warnings.filter((warning) => warn
 
 describe("the plan's location", () => {
   function stackOfPlanIn(location: string): DatabaseMigrationStack {
-    const file = join(mkdtempSync(join(tmpdir(), 'plan-')), 'plan.yaml');
+    const file = join(temporaryFolder('plan-'), 'plan.yaml');
     const text = readFileSync(EXAMPLE, 'utf8');
     expect(text).toMatch(/^location: westeurope$/m);
     writeFileSync(file, text.replace(/^location: westeurope$/m, `location: ${location}`));

@@ -1,6 +1,7 @@
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { temporaryFolder } from '../helpers/temporary-folder';
 import { APP_SERVICE_TOKEN_PATH, AZURE_PIPELINES_OIDC_PATH, FakeFabric, GITHUB_OIDC_PATH, IMDS_TOKEN_PATH } from './fabric-files-api-fake';
 import { ACCESS_TOKEN, ASSERTION, azureCliAnswer, bundleFolder, CLIENT, CLIENT_SECRET, fakeAzureCli, fakeAzureCliChangingMidway, IDENTITY_HEADER, JOB, MANIFEST, OTHER_AUTHORITY, putsOf, run, SERVICE_CONNECTION, eachTestWithFakeFabric, SYSTEM_ACCESS_TOKEN, TENANT, withSecret, WORKSPACE } from './uploader-harness';
 
@@ -36,7 +37,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs signing in, against a fake Fa
     });
 
     it("asks the Azure CLI again once the expiry it gave (expires_on) has passed", async () => {
-      const folder = mkdtempSync(join(tmpdir(), 'fake-az-expiring-'));
+      const folder = temporaryFolder('fake-az-expiring-');
       const callsFile = join(folder, 'calls.txt');
       // A token that expires in a second, as a CLI whose cached token is about to expire gives it.
       writeFileSync(
@@ -348,7 +349,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs signing in, against a fake Fa
     const tokenRequests = () => fake.requests.filter((request) => request.path === `/${TENANT}/oauth2/v2.0/token`);
     /** A file holding `content`, as a CI system writes a credential to disk. */
     const fileWith = (content: string) => {
-      const file = join(mkdtempSync(join(tmpdir(), 'fabric-credential-')), 'value');
+      const file = join(temporaryFolder('fabric-credential-'), 'value');
       writeFileSync(file, content);
       return file;
     };
@@ -486,7 +487,7 @@ describe('lib/hosts/fabric/fabric-upload-files.mjs signing in, against a fake Fa
       ['azd', { FABRIC_USE_DEV_CLI: 'true' }, JSON.stringify({ token: ACCESS_TOKEN, expiresOn: '2030-01-01T00:00:00Z' })],
     ])('on Windows, asks cmd.exe for %s by the name it resolves (az.cmd, azd.exe), as azidentity runs "cmd.exe /c az ..."', async (cli, switches, output) => {
       // Node taken for Windows: child_process then runs the shell named by comspec, here a fake cmd.exe.
-      const folder = mkdtempSync(join(tmpdir(), 'fake-windows-'));
+      const folder = temporaryFolder('fake-windows-');
       const windows = join(folder, 'windows.mjs');
       writeFileSync(windows, "Object.defineProperty(process, 'platform', { value: 'win32' });\n");
       const commandFile = join(folder, 'command.txt');

@@ -5,9 +5,9 @@
  * a refresh's 30 s) side by side.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { temporaryFolder } from '../helpers/temporary-folder';
 import { FakeFabric } from './fabric-files-api-fake';
 
 export const UPLOADER = join(__dirname, '..', '..', 'lib', 'hosts', 'fabric', 'fabric-upload-files.mjs');
@@ -34,9 +34,9 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** A folder laid out like the staged asset: paths in the job, relative to it. */
+/** A folder laid out like the staged asset: paths in the job, relative to it. Removed after the test, as are the fake CLIs' folders. */
 export function bundleFolder(files: Record<string, string | Buffer>): string {
-  const folder = mkdtempSync(join(tmpdir(), 'fabric-upload-test-'));
+  const folder = temporaryFolder('fabric-upload-test-');
   for (const [path, content] of Object.entries(files)) {
     const target = join(folder, ...path.split('/'));
     mkdirSync(dirname(target), { recursive: true });
@@ -50,7 +50,7 @@ export function bundleFolder(files: Record<string, string | Buffer>): string {
  * after `delaySeconds` (a CLI waiting on a prompt or the network).
  */
 export function fakeAzureCli(output: string, cli = 'az', delaySeconds = 0): { folder: string; argsFile: string } {
-  const folder = mkdtempSync(join(tmpdir(), `fake-${cli}-`));
+  const folder = temporaryFolder(`fake-${cli}-`);
   const argsFile = join(folder, 'args.json');
   const executable = join(folder, cli);
   writeFileSync(
@@ -76,7 +76,7 @@ export function azureCliAnswer(token: string, expiresOn = new Date(Date.now() + 
  * `expiresInSeconds`; a later one runs `later` (JavaScript, with that answer in `answer`): a login gone bad midway.
  */
 export function fakeAzureCliChangingMidway(expiresInSeconds: number, later: string): { folder: string; callsFile: string } {
-  const folder = mkdtempSync(join(tmpdir(), 'fake-az-midway-'));
+  const folder = temporaryFolder('fake-az-midway-');
   const callsFile = join(folder, 'calls.txt');
   writeFileSync(
     join(folder, 'az'),
