@@ -3,8 +3,9 @@
 Decided from DMS and SQL state, read again in this task:
 1. a database this run never worked on (held back by a failed dependency, or its preflight marked success by
    hand: no step changes DMS or the source without preflight's XCom) is left alone, also where preflight ran in an
-   earlier try of a run cleared since and was held back this time (its state, not its XCom: `StepContext.preflight_ran`);
-   so is one a later run's
+   earlier try of a run cleared since and was held back this time (its state, not its XCom: `StepContext.preflight_ran`),
+   but where this run's freeze holds its source for an online cutover not yet requested: that one goes back to
+   replicating (`_held_back_mid_cutover`); so is one a later run's
    preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person; and so is
    one where DMS shows no migration into the target though this run recorded one there
    (`migration_stage._check_not_forgotten`: ARM's reads may lag right after a create), failing for a person;
@@ -171,6 +172,9 @@ def roll_back(ctx: StepContext) -> StepResult:
     # First: no step of this run acts after it, until the run is cleared from its preflight.
     ctx.task_instance.xcom_push(key=ROLLBACK_BEGAN_KEY, value=ctx.preflight_facts().get(DEADLINE_KEY, ""))
     if not ctx.preflight_ran():
+        held = _held_back_mid_cutover(ctx)
+        if held is not None:
+            return held
         cutover_steps.release(ctx, consume_approval=False)
         raise NothingToRollBack(
             "%s never started in this run (a database it depends on failed, or its preflight never ran: no step acts "
@@ -187,6 +191,42 @@ def roll_back(ctx: StepContext) -> StepResult:
         result = _beside_foreign_migration(ctx, foreign.description, actions)
     delete_scratch_record(lambda: ctx.services.records, record_key(ctx), "what the rollback did")
     return result
+
+
+def _held_back_mid_cutover(ctx: StepContext) -> Optional[StepResult]:
+    """A database held back in this run (its preflight did not run in this try: `StepContext.preflight_ran`) whose
+    online cutover this run had under way: a person cleared a task it depends on with its downstream tasks while its
+    source was frozen by the DAG, and that task failed again. This run's preflight began on it (the record of its
+    current run names this run), so no other run undoes that freeze; skipped, the rollback left the source frozen after
+    the run ended, saying the database never started. It goes back to replicating instead, as after this run's own
+    preflight failed: the DAG's freeze undone, the migration not canceled, its target kept. None (nothing to roll
+    back, as before) for any other database: one this run never worked on, one not frozen by the DAG, one whose cutover
+    was requested or that DMS finishes by itself (an offline restore, a SqlDb copy: a writable source beside it would
+    lose the writes made since), one beside a foreign migration, or whose source cannot be read."""
+    database = ctx.database
+    if not (database.restores_backups and database.is_online):
+        return None
+    if ctx.services.records.get(current_run.current_run_key(ctx.plan.name, database.name)) != ctx.run_id:
+        return None
+    _await_freezes_in_flight(ctx)  # a freeze the cleared freeze_source submitted may still land
+    try:
+        now = standing(ctx)
+        if not now.is_active or now.migration.offline:  # DMS's own offline flag: it finishes by itself (`_finishes_on_its_own`)
+            return None
+        source = ctx.sql.source_state(database, "source-state-held-back")
+    except (ForeignMigration, SourceHidden):
+        return None
+    if source_freeze.check_marker(ctx, database, source).refusal or not source_freeze.frozen_by_dag(ctx, database, source):
+        return None
+    actions = Actions(ctx)
+    ctx.done_so_far = actions.taken
+    waits_for = ", ".join(database.depends_on) or "what it depends on"
+    return _back_to_replicating(
+        ctx, now, actions, "%s was held back in this run while its cutover was under way (a task upstream of it was "
+        "cleared with its downstream tasks, and %s did not migrate): this run's freeze of its source is undone"
+        % (database.name, waits_for),
+        "a run in which %s migrate%s cuts it over" % (waits_for, "" if len(database.depends_on) > 1 else "s"),
+        status="RolledBack", outcome="rolled_back")
 
 
 def _await_freezes_in_flight(ctx: StepContext) -> None:

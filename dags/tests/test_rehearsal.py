@@ -293,7 +293,8 @@ def xcom_keys(run_id, task_id):
 @pytest.mark.airflow210
 @pytest.mark.airflow26
 @pytest.mark.airflow31
-def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication_in_real_airflow(rehearsal_world, monkeypatch):
+@pytest.mark.parametrize("cleared_after", ["start_migration", "final_backup"], ids=["replicating", "mid-cutover"])
+def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication_in_real_airflow(rehearsal_world, monkeypatch, cleared_after):
     """`test_rollback.py`'s held-database case through Airflow's own clear, trigger rules and task state. db depends
     on base; once db's start_migration has started its replication, a person clears base's `validate` with its
     downstream tasks (base's `done`, db's whole chain, the rollbacks, run_outcome), and base's validation fails this
@@ -303,7 +304,9 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     db's rollback (one_failed) runs, asking Airflow for preflight's state in the run: it never ran in this try, so
     nothing is rolled back: the migration replicates on into its RESTORING target. base's `done` ends upstream_failed
     with its earlier try's `migrated` still there, and base's rollback runs: `run_outcome` reports base rolled back,
-    from done's state in the run (was: migrated, from that stale XCom)."""
+    from done's state in the run (was: migrated, from that stale XCom). Cleared once db's final_backup had run (its
+    source frozen by this run for the cutover, none requested), db's rollback goes back to replicating instead: the
+    freeze undone, the replication kept (was: skipped, and the run ended with db's source frozen)."""
     import airflow.models.dag as airflow_2_dag
     from airflow.utils.session import create_session
     from migration_orchestration_lib.airflow_compat import AIRFLOW_3
@@ -322,7 +325,7 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
         result = run_task(*args, **kwargs)
         ti = kwargs.get("ti") or args[0]
         ran.append(ti.task_id)
-        if ti.task_id == "db.start_migration" and not cleared:
+        if ti.task_id == "db." + cleared_after and not cleared:
             cleared.append((ti.run_id, [op["migrationStatus"] for op in world.operations()]))  # dag.test() hides an error here
             World(str(rehearsal_world)).update_database("sql01", "Base", readOnly=False)
             with create_session() as session:
@@ -337,17 +340,20 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert started == ["InProgress"], "the earlier try started db's migration"
     assert states["base.validate"] == "failed" and states["base.done"] == "upstream_failed", states
     assert states["db.preflight"] == "upstream_failed" and "started" in xcom_keys(run_id, "db.preflight"), "the earlier try's XCom"
-    assert states["db.start_migration"] == "upstream_failed" and states["db.rollback"] == "skipped", states
-    assert ran.count("db.preflight") == 1 and ran.count("db.rollback") == 1, "it ran, and skipped itself: %s" % ran
+    held = "skipped" if cleared_after == "start_migration" else "success"  # mid-cutover: back to replicating
+    assert states["db.start_migration"] == "upstream_failed" and states["db.rollback"] == held, states
+    assert ran.count("db.preflight") == 1 and ran.count("db.rollback") == 1, "it ran once: %s" % ran
     assert state == "failed" and states["run_outcome"] == "failed", states
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
     assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
     assert world.source_writable()
     # base's `done` (upstream_failed) keeps its earlier try's `migrated`: the report says what this try did
     assert states["base.rollback"] == "success" and "outcome" in xcom_keys(run_id, "base.done"), states
+    rolled_back, not_started = ("base", "db") if cleared_after == "start_migration" else ("base, db", "-")
     assert reports == [
-        "migration run failed: 2 of 2 database(s) not migrated. rolled back: base; not started (a dependency failed or "
-        "waits): db; rollback failed or incomplete: -; migrated: -; waiting for the next cutover window (replicating): -"
+        "migration run failed: 2 of 2 database(s) not migrated. rolled back: %s; not started (a dependency failed or "
+        "waits): %s; rollback failed or incomplete: -; migrated: -; waiting for the next cutover window (replicating): -"
+        % (rolled_back, not_started)
     ], "was: migrated: base"
 
 

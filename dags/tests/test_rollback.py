@@ -367,6 +367,104 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert world.source_writable()
 
 
+def run_of_a_dependent_stopped_after(directory, task, target="mi-prod", airflow_of=None):
+    """db (online, on `target`) depends on base; its run stopped right after `task` (its worker died). The DAG, the
+    world and that run."""
+    document = plan_with_databases([database_entry("base", "Base"),
+                                    database_entry("db", "Sales", mode="online", target=target, depends_on=["base"])])
+    if airflow_of:
+        document["airflow"] = load_plan_document(airflow_of)["airflow"]
+    plan = parse_plan(document)
+    world = WorldView(directory, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    driver = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        driver.run_database("db", crash_after=task)
+    return dag, world, driver
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
+@pytest.mark.parametrize("target, frozen_by", [("mi-prod", "freeze_source"), ("mi-prod", "final_backup"),
+                                               ("vm-prod", "final_backup")],
+                         ids=["SqlMi-frozen", "SqlMi-final-backup-taken", "SqlVm-final-backup-taken"])
+def test_a_database_held_back_mid_cutover_in_a_run_cleared_with_downstream_gets_its_source_back(rehearsal_world, target, frozen_by):
+    """As above, but db's online cutover was under way when a person cleared a task of base with its downstream
+    tasks: this run's freeze_source had frozen its source (and its final_backup taken the final log backup, DMS
+    restoring it), no cutover requested. base fails again: db's chain ends upstream_failed and its rollback runs. Was:
+    "never started in this run ... nothing to roll back", skipped, and the source stayed frozen by this run's freeze
+    after the run ended (applications refused every write, and every run in which base failed again held db back the
+    same way), run_outcome saying db never started. Now the rollback goes back to replicating, as after this run's
+    own preflight failed: the DAG's freeze undone, the migration never canceled, its target kept; a later run cuts
+    over with the writes made meanwhile."""
+    from test_writes_handed_back import write_to_source
+
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, frozen_by, target)
+    assert not world.source_writable(), "frozen by this run for its cutover"
+
+    states = driver.clear_held_back("db")
+
+    assert states["db.preflight"] == "upstream_failed" and states["db.freeze_source"] == "upstream_failed", states
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable(), "the run ended with its own freeze still holding the source"
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
+    assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
+    table = write_to_source(world, "written after the held-back rollback")
+
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    assert later.outcome("db") == "migrated", later.errors
+    assert len(world.operations()) == 1, "the same migration, cut over"
+    assert world.target()["tables"][table]["rows"][0][1] == "written after the held-back rollback", "a write was lost at cutover"
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
+def test_a_database_held_back_after_its_cutover_was_requested_stays_frozen_for_the_run_that_declares_it(rehearsal_world):
+    """As above, but db's cutover was requested before the clear: DMS completes it by itself, so its source is not
+    handed back (a writable source beside that target would make it one no run declares): the rollback skips, the
+    source kept frozen, and a run in which base migrates validates db's target and declares it."""
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "cutover")
+
+    states = driver.clear_held_back("db")
+
+    assert states["db.rollback"] == "skipped", driver.errors
+    assert not world.source_writable(), "handed back beside a target DMS brings online"
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    assert later.outcome("db") == "migrated", later.errors
+    assert len(world.operations()) == 1 and world.target()["state"] == "ONLINE"
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # the Data Factory path of the 2.10.5 and 2.6.3 hosts
+def test_a_freeze_in_flight_of_a_database_held_back_mid_cutover_is_awaited_and_undone(rehearsal_world):
+    """As above through Data Factory, the person's clear coming while freeze_source's freeze ran as a pipeline run (the
+    clear kills the task, not the run): the rollback awaits that freeze before it reads the source, then undoes it.
+    Read before it landed, the source was writable, nothing to undo, and the freeze landed after the rollback."""
+    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+    from migration_rehearsal.data_factory_server import DataFactoryServer
+    from task_driver import _TaskInstance
+    from test_freezes_of_earlier_tries import freeze_runs
+
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "wait_for_migration", airflow_of="fabric_host.json")
+    freezing = dag.get_task("db.freeze_source")
+    context = {"ti": _TaskInstance(driver.xcom, freezing.task_id, 1, freezing.retries), "run_id": driver.run_id, "task_reschedule_count": 0}
+    while not freeze_runs(world, driver, "freeze_source", 1):
+        with pytest.raises(AirflowRescheduleException):
+            freezing.execute(context)
+    assert freeze_runs(world, driver, "freeze_source", 1) in (["Queued"], ["InProgress"]), "still running at the clear"
+
+    states = driver.clear_held_back("db")
+    DataFactoryServer(world.world).advance_all()  # time passes: every pipeline run in flight ends
+
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert freeze_runs(world, driver, "freeze_source", 1) == ["Succeeded"]
+    assert world.source_writable(), "frozen by a freeze that landed after the rollback"
+    assert not world.source().get("extendedProperties"), "no freeze marker left"
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
+
+
 @pytest.mark.parametrize("this_try, reported", [
     ("source made writable", "rolled back: db; not started (a dependency failed or waits): -; rollback failed or incomplete: -"),
     ("DMS unreadable", "rolled back: -; not started (a dependency failed or waits): -; rollback failed or incomplete: db"),
