@@ -5,7 +5,8 @@ Decided from DMS and SQL state, read again in this task:
    hand: no step changes DMS or the source without preflight's XCom) is left alone, also where preflight ran in an
    earlier try of a run cleared since and was held back this time (its state, not its XCom: `StepContext.preflight_ran`),
    but where this run's freeze holds its source for an online cutover not yet requested: that one goes back to
-   replicating (`_held_back_mid_cutover`); so is one a later run's
+   replicating (`_held_back_mid_cutover`), and an offline restore not yet given its final backup is rolled back as
+   below; so is one a later run's
    preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person; and so is
    one where DMS shows no migration into the target though this run recorded one there
    (`migration_stage._check_not_forgotten`: ARM's reads may lag right after a create), failing for a person;
@@ -78,6 +79,7 @@ writes made since, so it is rolled back as above.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, List, Optional
 
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
@@ -180,10 +182,17 @@ def roll_back(ctx: StepContext) -> StepResult:
             "%s never started in this run (a database it depends on failed, or its preflight never ran: no step acts "
             "without it): nothing to roll back" % database.name
         )
+    return _roll_back_as_usual(ctx)
+
+
+def _roll_back_as_usual(ctx: StepContext, why: str = "") -> StepResult:
+    """The rollback of a database this run worked on; `why`: where its preflight did not run in this try
+    (`_held_back_mid_cutover`), recorded first among its actions: its later pokes and tries go on with it."""
     # A rollback cleared in an old run would undo what later runs did (cancel a replication one left).
     current_run.check_current_run(ctx, "nothing is canceled or removed and the source's access is left as it is")
     actions = Actions(ctx)
     ctx.done_so_far = actions.taken  # each poke's Running event, and any failure, say them too (`with_what_it_did`)
+    actions.took(why)
     _await_freezes_in_flight(ctx)
     try:
         result = _roll_back(ctx, actions)
@@ -201,32 +210,61 @@ def _held_back_mid_cutover(ctx: StepContext) -> Optional[StepResult]:
     the run ended, saying the database never started. It goes back to replicating instead, as after this run's own
     preflight failed: the DAG's freeze undone, the migration not canceled, its target kept. None (nothing to roll
     back, as before) for any other database: one this run never worked on, one not frozen by the DAG, one whose cutover
-    was requested or that DMS finishes by itself (an offline restore, a SqlDb copy: a writable source beside it would
-    lose the writes made since), one beside a foreign migration, or whose source cannot be read."""
+    was requested or that DMS finishes by itself (an offline restore given its final backup, a SqlDb copy: a writable
+    source beside it would lose the writes made since), one beside a foreign migration, or whose source cannot be read.
+    An offline restore (the plan's mode, or DMS's own offline flag) held so before its final backup (`lastBackupName`,
+    which DMS waits for before it finishes) was taken is rolled back as after any failure before that backup
+    (`_roll_back_as_usual`: canceled, its RESTORING target removed as `target_removal.decide` allows, the freeze undone);
+    the later pokes and tries of that rollback go on with it (its record of what it did says so). Once given that backup
+    (`_given_its_last_backup`), DMS finishes it by itself: None, the source kept frozen for the run that validates it."""
     database = ctx.database
-    if not (database.restores_backups and database.is_online):
+    if not database.restores_backups:
         return None
     if ctx.services.records.get(current_run.current_run_key(ctx.plan.name, database.name)) != ctx.run_id:
         return None
+    waits_for = ", ".join(database.depends_on) or "what it depends on"
+    cleared = "a task upstream of it was cleared with its downstream tasks, and %s did not migrate" % waits_for
+    held = ("%s was held back in this run before its final backup (%s): its offline migration is rolled back, or this "
+            "run's freeze of its source would outlast the run while DMS waits for a final backup no step takes"
+            % (database.name, cleared))
+    if held in recorded_actions(ctx):  # an earlier poke or try of this rollback began so (below): on with it
+        return _roll_back_as_usual(ctx, held)
     _await_freezes_in_flight(ctx)  # a freeze the cleared freeze_source submitted may still land
     try:
         now = standing(ctx)
-        if not now.is_active or now.migration.offline:  # DMS's own offline flag: it finishes by itself (`_finishes_on_its_own`)
+        if not now.is_active:
             return None
         source = ctx.sql.source_state(database, "source-state-held-back")
     except (ForeignMigration, SourceHidden):
         return None
     if source_freeze.check_marker(ctx, database, source).refusal or not source_freeze.frozen_by_dag(ctx, database, source):
         return None
+    if not database.is_online or now.migration.offline:  # DMS's own offline flag too: it finishes by itself (`_finishes_on_its_own`)
+        return None if _given_its_last_backup(ctx, now) else _roll_back_as_usual(ctx, held)
     actions = Actions(ctx)
     ctx.done_so_far = actions.taken
-    waits_for = ", ".join(database.depends_on) or "what it depends on"
     return _back_to_replicating(
-        ctx, now, actions, "%s was held back in this run while its cutover was under way (a task upstream of it was "
-        "cleared with its downstream tasks, and %s did not migrate): this run's freeze of its source is undone"
-        % (database.name, waits_for),
+        ctx, now, actions, "%s was held back in this run while its cutover was under way (%s): this run's freeze of its "
+        "source is undone" % (database.name, cleared),
         "a run in which %s migrate%s cuts it over" % (waits_for, "" if len(database.depends_on) > 1 else "s"),
         status="RolledBack", outcome="rolled_back")
+
+
+def _given_its_last_backup(ctx: StepContext, now: Standing) -> bool:
+    """Whether an offline restore was given the final backup DMS finishes it after (`lastBackupName`): DMS reports that
+    file restored or restoring, or msdb records a log backup of the source to it in the share (taken by this run's
+    final_backup, an earlier try of it whose worker was lost included, or an earlier run's). Through Data Factory, a
+    final backup still in flight is awaited first (`steps.wait_for_earlier_runs_sql`). True where DMS names none, or the
+    source server has no share: not rolled back, as before."""
+    name, share = now.migration.last_backup_name, ctx.source_server.backup_file_share
+    if not name or share is None:
+        return True
+    current = now.migration.current_restoring_filename or ""
+    if now.migration.is_backup_restored(name) or re.split(r"[\\/]", current)[-1].lower() == name.lower():
+        return True
+    wait_for_earlier_runs_sql(ctx, now, own_tasks=("preflight", ROLLBACK_TASK))
+    path = share.path.rstrip("\\/") + "\\" + name
+    return ctx.sql.log_after_backup(ctx.database, [path], "final-backup-held-back").final_last_lsn is not None
 
 
 def _await_freezes_in_flight(ctx: StepContext) -> None:

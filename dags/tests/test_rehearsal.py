@@ -293,8 +293,9 @@ def xcom_keys(run_id, task_id):
 @pytest.mark.airflow210
 @pytest.mark.airflow26
 @pytest.mark.airflow31
-@pytest.mark.parametrize("cleared_after", ["start_migration", "final_backup"], ids=["replicating", "mid-cutover"])
-def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication_in_real_airflow(rehearsal_world, monkeypatch, cleared_after):
+@pytest.mark.parametrize("cleared_after, mode", [("start_migration", "online"), ("final_backup", "online"), ("freeze_source", "offline")],
+                         ids=["replicating", "mid-cutover", "offline-before-final-backup"])
+def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication_in_real_airflow(rehearsal_world, monkeypatch, cleared_after, mode):
     """`test_rollback.py`'s held-database case through Airflow's own clear, trigger rules and task state. db depends
     on base; once db's start_migration has started its replication, a person clears base's `validate` with its
     downstream tasks (base's `done`, db's whole chain, the rollbacks, run_outcome), and base's validation fails this
@@ -306,14 +307,17 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     with its earlier try's `migrated` still there, and base's rollback runs: `run_outcome` reports base rolled back,
     from done's state in the run (was: migrated, from that stale XCom). Cleared once db's final_backup had run (its
     source frozen by this run for the cutover, none requested), db's rollback goes back to replicating instead: the
-    freeze undone, the replication kept (was: skipped, and the run ended with db's source frozen)."""
+    freeze undone, the replication kept (was: skipped, and the run ended with db's source frozen). An offline restore
+    cleared once its freeze_source had run, before its final backup (the one DMS waits for to finish), is rolled back
+    instead: the migration canceled, its RESTORING target removed, the freeze undone (was: skipped, the source frozen
+    while DMS waited for a final backup no step takes)."""
     import airflow.models.dag as airflow_2_dag
     from airflow.utils.session import create_session
     from migration_orchestration_lib.airflow_compat import AIRFLOW_3
     from migration_rehearsal.world import World
     from world_view import WorldView
 
-    document = plan_with_databases([database_entry("base", "Base", target="db-prod"), database_entry("db", "Sales", depends_on=["base"])])
+    document = plan_with_databases([database_entry("base", "Base", target="db-prod"), database_entry("db", "Sales", depends_on=["base"], mode=mode)])
     plan = parse_plan(document)
     world = WorldView(rehearsal_world, plan.database("db"), plan)
     dag_module = airflow_2_dag
@@ -340,12 +344,15 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert started == ["InProgress"], "the earlier try started db's migration"
     assert states["base.validate"] == "failed" and states["base.done"] == "upstream_failed", states
     assert states["db.preflight"] == "upstream_failed" and "started" in xcom_keys(run_id, "db.preflight"), "the earlier try's XCom"
-    held = "skipped" if cleared_after == "start_migration" else "success"  # mid-cutover: back to replicating
+    held = "skipped" if cleared_after == "start_migration" else "success"  # mid-cutover: back to replicating; offline: rolled back
     assert states["db.start_migration"] == "upstream_failed" and states["db.rollback"] == held, states
     assert ran.count("db.preflight") == 1 and ran.count("db.rollback") == 1, "it ran once: %s" % ran
     assert state == "failed" and states["run_outcome"] == "failed", states
-    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
-    assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
+    if mode == "offline":  # DMS waited for a final backup no step takes: rolled back
+        assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"] and world.target() is None
+    else:
+        assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
+        assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
     assert world.source_writable()
     # base's `done` (upstream_failed) keeps its earlier try's `migrated`: the report says what this try did
     assert states["base.rollback"] == "success" and "outcome" in xcom_keys(run_id, "base.done"), states

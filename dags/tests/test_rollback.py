@@ -367,11 +367,11 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert world.source_writable()
 
 
-def run_of_a_dependent_stopped_after(directory, task, target="mi-prod", airflow_of=None):
-    """db (online, on `target`) depends on base; its run stopped right after `task` (its worker died). The DAG, the
-    world and that run."""
+def run_of_a_dependent_stopped_after(directory, task, target="mi-prod", airflow_of=None, mode="online"):
+    """db (online, or `mode`, on `target`) depends on base; its run stopped right after `task` (its worker died). The
+    DAG, the world and that run."""
     document = plan_with_databases([database_entry("base", "Base"),
-                                    database_entry("db", "Sales", mode="online", target=target, depends_on=["base"])])
+                                    database_entry("db", "Sales", mode=mode, target=target, depends_on=["base"])])
     if airflow_of:
         document["airflow"] = load_plan_document(airflow_of)["airflow"]
     plan = parse_plan(document)
@@ -437,25 +437,122 @@ def test_a_database_held_back_after_its_cutover_was_requested_stays_frozen_for_t
 
 
 @pytest.mark.airflow210
-@pytest.mark.airflow26  # the Data Factory path of the 2.10.5 and 2.6.3 hosts
-def test_a_freeze_in_flight_of_a_database_held_back_mid_cutover_is_awaited_and_undone(rehearsal_world):
-    """As above through Data Factory, the person's clear coming while freeze_source's freeze ran as a pipeline run (the
-    clear kills the task, not the run): the rollback awaits that freeze before it reads the source, then undoes it.
-    Read before it landed, the source was writable, nothing to undo, and the freeze landed after the rollback."""
+@pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"], ids=["SqlMi", "SqlVm"])
+def test_an_offline_restore_held_back_before_its_final_backup_is_rolled_back_and_its_source_given_back(rehearsal_world, target, monkeypatch, tmp_path):
+    """As above, for an offline restore: this run's freeze_source froze db's source, and its run stopped before the
+    final backup, the one DMS was told at the start (`lastBackupName`) and waits for before it finishes. A person
+    clears a task of base with its downstream tasks, and it fails again. Was: "never started in this run ... nothing
+    to roll back", skipped, and the run ended with its own freeze holding the source while DMS waited for a final
+    backup nobody takes (and every run in which base failed again held db back the same way). Now it is rolled back
+    as this run's rollback does after any failure before that backup: the migration canceled, the RESTORING target
+    it left removed (`target_removal.decide`), the freeze undone; a later run migrates it anew, writes made
+    meanwhile included."""
+    from test_writes_handed_back import write_to_source
+
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "freeze_source", target, mode="offline")
+    assert not world.source_writable(), "frozen by this run for its final backup"
+    [started] = world.operations()
+    assert started["migrationStatus"] == "InProgress"
+
+    states = driver.clear_held_back("db")
+
+    assert states["db.preflight"] == "upstream_failed" and states["db.final_backup"] == "upstream_failed", states
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable(), "the run ended with its own freeze still holding the source"
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"], "DMS left waiting for a final backup"
+    assert world.target() is None, "the RESTORING target of the canceled migration is removed"
+    assert not world.online_target_deleted
+    [ended] = [row for row in rollback_events(tmp_path) if row["Status"] not in ("Started", "Running")]
+    assert ended["Status"] == "RolledBack" and ended["Message"].startswith(
+        "db was held back in this run before its final backup (a task upstream of it was cleared with its downstream "
+        "tasks, and base did not migrate): its offline migration is rolled back, or this run's freeze of its source "
+        "would outlast the run while DMS waits for a final backup no step takes; canceled migration %s; "
+        % started["migrationOperationId"]), ended
+    assert ended["Message"].endswith("source database Sales writable again"), ended
+    table = write_to_source(world, "written after the held-back rollback")
+
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    assert later.outcome("db") == "migrated", later.errors
+    assert [op["migrationStatus"] for op in world.operations()][-1] == "Succeeded"
+    assert world.target()["tables"][table]["rows"][0][1] == "written after the held-back rollback", "a write was lost"
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
+@pytest.mark.parametrize("target", ["mi-prod", "vm-prod"], ids=["SqlMi", "SqlVm"])
+@pytest.mark.parametrize("stopped_after", ["final_backup", "start_migration"], ids=["final-backup-taken", "not-frozen"])
+def test_an_offline_restore_held_back_once_given_its_final_backup_is_left_to_finish(rehearsal_world, target, stopped_after):
+    """As above, but db's final backup was taken into the share under the name DMS waits for (`lastBackupName`)
+    before the clear: DMS finishes the migration by itself, so the source stays frozen and nothing is canceled (a
+    writable source beside a target DMS brings online loses the writes made there), and a run in which base migrates
+    validates db's target and declares it. Held back before its freeze (the source writable, nothing of this run
+    holding it): skipped, the migration left to run, as before."""
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, stopped_after, target, mode="offline")
+    frozen = stopped_after == "final_backup"
+    assert world.source_writable() is not frozen
+
+    states = driver.clear_held_back("db")
+
+    assert states["db.rollback"] == "skipped", driver.errors
+    assert world.source_writable() is not frozen, "handed back beside a target DMS brings online" if frozen else "frozen"
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "never canceled"
+    assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    assert later.outcome("db") == "migrated", later.errors
+    assert len(world.operations()) == 1 and world.target()["state"] == "ONLINE"
+
+
+def test_an_offline_restore_held_back_once_given_its_final_backup_dms_has_not_read_yet_is_left_to_finish(rehearsal_world):
+    """As above, DMS not restoring that final backup yet: a routine log backup taken outside the share after the full
+    one leaves a gap, and DMS waits for it before the rest (`restoreBlockingReason`). msdb records the final backup
+    in the share under the name DMS waits for, so DMS finishes by itself once a person puts the missing backup in
+    the share: the source stays frozen, nothing canceled."""
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "freeze_source", mode="offline")
+    world.world.take_backup("sql01", "Sales", "LOG", "D:\\routine\\Sales_routine.trn")  # outside the share
+    assert driver._run_task(dag.get_task("db.final_backup")) == "success", driver.errors
+
+    states = driver.clear_held_back("db")
+
+    [migration] = world.operations()
+    assert migration["migrationStatus"] == "InProgress", migration
+    assert migration["lastBackupName"] not in migration["restore"]["restored"] + [migration["restore"]["current"]], (
+        "DMS restores the final backup: %s" % migration["restore"])
+    assert states["db.rollback"] == "skipped", driver.errors
+    assert not world.source_writable(), "handed back beside a migration DMS finishes once the gap is filled"
+
+
+def held_back_while_its_freeze_runs(directory, stopped_after, mode="online"):
+    """Through Data Factory: db's run stopped after `stopped_after`, its freeze_source submitted the freeze as a pipeline
+    run, and a person's clear (killing the task, not the run) held db back while that run was still in flight. The
+    world, the run, and its tasks' states after db's rollback."""
     from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
-    from migration_rehearsal.data_factory_server import DataFactoryServer
     from task_driver import _TaskInstance
     from test_freezes_of_earlier_tries import freeze_runs
 
-    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "wait_for_migration", airflow_of="fabric_host.json")
+    dag, world, driver = run_of_a_dependent_stopped_after(directory, stopped_after, airflow_of="fabric_host.json", mode=mode)
     freezing = dag.get_task("db.freeze_source")
     context = {"ti": _TaskInstance(driver.xcom, freezing.task_id, 1, freezing.retries), "run_id": driver.run_id, "task_reschedule_count": 0}
     while not freeze_runs(world, driver, "freeze_source", 1):
         with pytest.raises(AirflowRescheduleException):
             freezing.execute(context)
     assert freeze_runs(world, driver, "freeze_source", 1) in (["Queued"], ["InProgress"]), "still running at the clear"
+    return world, driver, driver.clear_held_back("db")
 
-    states = driver.clear_held_back("db")
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # the Data Factory path of the 2.10.5 and 2.6.3 hosts
+def test_a_freeze_in_flight_of_a_database_held_back_mid_cutover_is_awaited_and_undone(rehearsal_world):
+    """As above through Data Factory, the person's clear coming while freeze_source's freeze ran as a pipeline run (the
+    clear kills the task, not the run): the rollback awaits that freeze before it reads the source, then undoes it.
+    Read before it landed, the source was writable, nothing to undo, and the freeze landed after the rollback."""
+    from migration_rehearsal.data_factory_server import DataFactoryServer
+    from test_freezes_of_earlier_tries import freeze_runs
+
+    world, driver, states = held_back_while_its_freeze_runs(rehearsal_world, "wait_for_migration")
     DataFactoryServer(world.world).advance_all()  # time passes: every pipeline run in flight ends
 
     assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
@@ -463,6 +560,31 @@ def test_a_freeze_in_flight_of_a_database_held_back_mid_cutover_is_awaited_and_u
     assert world.source_writable(), "frozen by a freeze that landed after the rollback"
     assert not world.source().get("extendedProperties"), "no freeze marker left"
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
+
+
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # the Data Factory path of the 2.10.5 and 2.6.3 hosts
+def test_a_freeze_in_flight_of_an_offline_restore_held_back_is_awaited_and_rolled_back(rehearsal_world, monkeypatch, tmp_path):
+    """The offline case above through Data Factory, the clear coming while freeze_source's freeze ran as a pipeline run:
+    the rollback awaits it, then rolls the migration back across its pokes (its unfreeze a pipeline run too: each later
+    poke goes on with what the first began, not taking the canceled migration for one this run never worked on)."""
+    from test_freezes_of_earlier_tries import freeze_runs
+
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    world, driver, states = held_back_while_its_freeze_runs(rehearsal_world, "start_migration", mode="offline")
+
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert freeze_runs(world, driver, "freeze_source", 1) == ["Succeeded"]
+    assert world.source_writable(), "frozen by a freeze that landed while DMS waited for a final backup"
+    assert not world.source().get("extendedProperties"), "no freeze marker left"
+    assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"]
+    assert world.target() is None, "the RESTORING target of the canceled migration is removed"
+    events = rollback_events(tmp_path)
+    assert len([row for row in events if row["Status"] == "Running"]) > 1, "one poke did it all: %s" % events
+    [ended] = [row for row in events if row["Status"] not in ("Started", "Running")]
+    assert ended["Status"] == "RolledBack" and ended["Message"].startswith(
+        "db was held back in this run before its final backup"), ended
+    assert "canceled migration" in ended["Message"] and ended["Message"].endswith("source database Sales writable again"), ended
 
 
 @pytest.mark.parametrize("this_try, reported", [
