@@ -587,6 +587,49 @@ def test_a_freeze_in_flight_of_an_offline_restore_held_back_is_awaited_and_rolle
     assert "canceled migration" in ended["Message"] and ended["Message"].endswith("source database Sales writable again"), ended
 
 
+@pytest.mark.airflow210
+@pytest.mark.airflow26  # the Data Factory path of the 2.10.5 and 2.6.3 hosts
+def test_a_final_backup_in_flight_of_an_offline_restore_held_back_is_awaited_and_left_to_finish(rehearsal_world):
+    """Through Data Factory, the clear coming while final_backup's BACKUP LOG ran as a pipeline run: the rollback awaits
+    it before it reads whether the final backup was taken, and then leaves the migration to DMS, which finishes it
+    with that backup: the source kept frozen, nothing canceled. Read before it landed, the backup was not taken yet:
+    the migration canceled and the source handed back while the final backup landed in the share."""
+    from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
+    from migration_orchestration_lib.database_sql import final_backup_key
+    from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer
+    from task_driver import _TaskInstance
+
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "freeze_source", airflow_of="fabric_host.json", mode="offline")
+    [migration] = world.operations()
+    key = final_backup_key(migration["migrationOperationId"], migration["lastBackupName"])
+
+    def backup_runs():
+        return [r["status"] for r in world.world.snapshot().get(RUNS, {}).values() if r["parameters"]["operationKey"].startswith(key)]
+
+    backing_up = dag.get_task("db.final_backup")
+    context = {"ti": _TaskInstance(driver.xcom, backing_up.task_id, 1, backing_up.retries), "run_id": driver.run_id, "task_reschedule_count": 0}
+    while not backup_runs():
+        with pytest.raises(AirflowRescheduleException):
+            backing_up.execute(context)
+    assert backup_runs() in (["Queued"], ["InProgress"]), "still running at the clear"
+    observe, pokes = driver.observe, []
+
+    def the_backup_lands_at_the_third_poke(task_id):  # nobody polls it: it ends once time passes
+        observe(task_id)
+        pokes.append(task_id)
+        if pokes.count("db.rollback") == 3:
+            DataFactoryServer(world.world).advance_all()
+
+    driver.observe = the_backup_lands_at_the_third_poke
+    states = driver.clear_held_back("db")
+
+    assert states["db.rollback"] == "skipped", driver.errors
+    assert pokes.count("db.rollback") > 3, "awaited: %s" % pokes
+    assert backup_runs() == ["Succeeded"]
+    assert not world.source_writable(), "handed back beside a migration DMS finishes with that backup"
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "never canceled"
+
+
 @pytest.mark.parametrize("this_try, reported", [
     ("source made writable", "rolled back: db; not started (a dependency failed or waits): -; rollback failed or incomplete: -"),
     ("DMS unreadable", "rolled back: -; not started (a dependency failed or waits): -; rollback failed or incomplete: db"),
