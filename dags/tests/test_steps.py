@@ -3,18 +3,19 @@ on the fake SQL engine), run task by task with `task_driver`."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from conftest import database_entry, load_plan_document, plan_with_databases
-from migration_orchestration_lib import source_freeze
+from migration_orchestration_lib import source_freeze, step_context
 from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
 from migration_orchestration_lib.dag_factory import build_dag
 from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
+from migration_orchestration_lib.settings import Timing
 from task_driver import RunDriver, WorkerCrashed
 from test_writes_after_final_backup import unfreeze_write_refreeze
 from test_writes_handed_back import write_to_source
@@ -528,18 +529,26 @@ def test_validate_waits_while_another_connection_holds_a_single_user_source(rehe
         events = [json.loads(line) for line in events_file.read_text().splitlines()] if events_file.exists() else []
         return [event["Message"] for event in events if event["Phase"] == "validate" and "another connection holds" in event["Message"]]
 
+    later = timedelta(0)
+    now = step_context.utc_now
+    monkeypatch.setattr(step_context, "utc_now", lambda: now() + later)  # the clock `StepContext.afresh` reads
+
     def an_application_holds_the_connection_until_validate_waited_twice(task_id):
+        nonlocal later
         world.observe(task_id)
         if task_id == "db.freeze_source":
             world.world.update_database("sql01", "Sales", singleUserHolder="an application")
         elif task_id == "db.validate" and len(waits()) == 2:
             world.world.update_database("sql01", "Sales", singleUserHolder=None)
+            # Time passes, as between pokes on a host: through Data Factory the read of the held source is adopted
+            # until the period of reads made afresh ends (a rehearsal's 30 s), which a task driver's pokes may not reach.
+            later = Timing.for_environment({"MIGRATION_DRY_RUN": "1"}).fresh_read_period
 
     driver = RunDriver(dag, an_application_holds_the_connection_until_validate_waited_twice)
     states = driver.run_database("db")
 
     assert driver.outcome("db") == "migrated", (states, driver.errors)
-    assert driver.tries["db.validate"] == 1 and len(waits()) >= 2  # through Data Factory a read is adopted for 2 s
+    assert driver.tries["db.validate"] == 1 and len(waits()) >= 2
     assert "another connection holds source database Sales (SINGLE_USER) on sql01" in waits()[0], waits()
     assert "sys.dm_exec_sessions" in waits()[0] and "KILL <session_id>" in waits()[0], waits()[0]
 
