@@ -198,6 +198,10 @@ class MigrationStatus:
             and self.last_restored_filename == self.current_restoring_filename
         )
 
+    def is_backup_restoring(self, backup_file: str) -> bool:
+        """DMS is restoring the backup file (a name or a path) now."""
+        return bool(self.current_restoring_filename) and _base_name(self.current_restoring_filename) == _base_name(backup_file)
+
     def is_backup_restored(self, backup_file: str) -> bool:
         """The backup file (a name or a path) has been restored, whatever was restored after it."""
         wanted = _base_name(backup_file)

@@ -44,6 +44,10 @@ class BackupFileShare:
     path: str
     connection_id: str
 
+    def file_path(self, name: str) -> str:
+        """The UNC path of the file `name` in the share."""
+        return self.path.rstrip("\\/") + "\\" + name
+
 
 @dataclass(frozen=True)
 class SourceServer:

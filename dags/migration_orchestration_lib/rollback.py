@@ -5,7 +5,7 @@ Decided from DMS and SQL state, read again in this task:
    hand: no step changes DMS or the source without preflight's XCom) is left alone, also where preflight ran in an
    earlier try of a run cleared since and was held back this time (its state, not its XCom: `StepContext.preflight_ran`),
    but where this run's freeze holds its source for an online cutover not yet requested: that one goes back to
-   replicating (`_held_back_mid_cutover`), and an offline restore not yet given its final backup is rolled back as
+   replicating (`_held_back_under_this_runs_freeze`), and an offline restore not yet given its final backup is rolled back as
    below; so is one a later run's
    preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person; and so is
    one where DMS shows no migration into the target though this run recorded one there
@@ -79,7 +79,6 @@ writes made since, so it is rolled back as above.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, List, Optional
 
 from migration_orchestration_lib import capacity, current_run, cutover_steps, source_claims, source_freeze, target_removal
@@ -174,7 +173,7 @@ def roll_back(ctx: StepContext) -> StepResult:
     # First: no step of this run acts after it, until the run is cleared from its preflight.
     ctx.task_instance.xcom_push(key=ROLLBACK_BEGAN_KEY, value=ctx.preflight_facts().get(DEADLINE_KEY, ""))
     if not ctx.preflight_ran():
-        held = _held_back_mid_cutover(ctx)
+        held = _held_back_under_this_runs_freeze(ctx)
         if held is not None:
             return held
         cutover_steps.release(ctx, consume_approval=False)
@@ -187,7 +186,7 @@ def roll_back(ctx: StepContext) -> StepResult:
 
 def _roll_back_as_usual(ctx: StepContext, why: str = "") -> StepResult:
     """The rollback of a database this run worked on; `why`: where its preflight did not run in this try
-    (`_held_back_mid_cutover`), recorded first among its actions: its later pokes and tries go on with it."""
+    (`_held_back_under_this_runs_freeze`), recorded first among its actions: its later pokes and tries go on with it."""
     # A rollback cleared in an old run would undo what later runs did (cancel a replication one left).
     current_run.check_current_run(ctx, "nothing is canceled or removed and the source's access is left as it is")
     actions = Actions(ctx)
@@ -202,7 +201,7 @@ def _roll_back_as_usual(ctx: StepContext, why: str = "") -> StepResult:
     return result
 
 
-def _held_back_mid_cutover(ctx: StepContext) -> Optional[StepResult]:
+def _held_back_under_this_runs_freeze(ctx: StepContext) -> Optional[StepResult]:
     """A database held back in this run (its preflight did not run in this try: `StepContext.preflight_ran`) whose
     online cutover this run had under way: a person cleared a task it depends on with its downstream tasks while its
     source was frozen by the DAG, and that task failed again. This run's preflight began on it (the record of its
@@ -259,12 +258,10 @@ def _given_its_last_backup(ctx: StepContext, now: Standing) -> bool:
     name, share = now.migration.last_backup_name, ctx.source_server.backup_file_share
     if not name or share is None:
         return True
-    current = now.migration.current_restoring_filename or ""
-    if now.migration.is_backup_restored(name) or re.split(r"[\\/]", current)[-1].lower() == name.lower():
+    if now.migration.is_backup_restored(name) or now.migration.is_backup_restoring(name):
         return True
     wait_for_earlier_runs_sql(ctx, now, own_tasks=("preflight", ROLLBACK_TASK))
-    path = share.path.rstrip("\\/") + "\\" + name
-    return ctx.sql.log_after_backup(ctx.database, [path], "final-backup-held-back").final_last_lsn is not None
+    return ctx.sql.log_after_backup(ctx.database, [share.file_path(name)], "final-backup-held-back").final_last_lsn is not None
 
 
 def _await_freezes_in_flight(ctx: StepContext) -> None:

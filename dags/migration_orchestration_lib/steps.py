@@ -796,7 +796,7 @@ def final_backup(ctx: StepContext) -> StepResult:
     if share is None:
         raise StepFailure("source server %s has no backupFileShare for the final backup" % ctx.source_server.name)
     # Keyed by file too: Data Factory adopts a run by key, and a later window's backup is another file.
-    file_path = share.path.rstrip("\\/") + "\\" + file_name
+    file_path = share.file_path(file_name)
     # The batch's own answer, not only its error: msdb must record the backup DMS is told to restore.
     try:
         taken = ctx.sql.backup_log(database, file_path, key=final_backup_key(now.operation_id, file_name))
@@ -868,7 +868,7 @@ def _check_nothing_logged_after(ctx: StepContext, file_names: List[Optional[str]
     names = list(dict.fromkeys(re.split(r"[\\/]", name)[-1] for name in file_names if name))
     if share is None or not names:
         return "; the source's log after the final backup not checked: %s" % ("no backupFileShare" if names else "DMS names no final backup")
-    paths = [share.path.rstrip("\\/") + "\\" + name for name in names]
+    paths = [share.file_path(name) for name in names]
     found = ctx.sql.log_after_backup(database, paths, purpose)
     if found.final_last_lsn is None:
         return "; the source's log after the final backup not checked: msdb records no log backup of %s to %s" % (

@@ -388,7 +388,7 @@ def run_of_a_dependent_stopped_after(directory, task, target="mi-prod", airflow_
 @pytest.mark.parametrize("target, frozen_by", [("mi-prod", "freeze_source"), ("mi-prod", "final_backup"),
                                                ("vm-prod", "final_backup")],
                          ids=["SqlMi-frozen", "SqlMi-final-backup-taken", "SqlVm-final-backup-taken"])
-def test_a_database_held_back_mid_cutover_in_a_run_cleared_with_downstream_gets_its_source_back(rehearsal_world, target, frozen_by):
+def test_a_database_held_back_under_this_runs_freeze_in_a_run_cleared_with_downstream_gets_its_source_back(rehearsal_world, target, frozen_by):
     """As above, but db's online cutover was under way when a person cleared a task of base with its downstream
     tasks: this run's freeze_source had frozen its source (and its final_backup taken the final log backup, DMS
     restoring it), no cutover requested. base fails again: db's chain ends upstream_failed and its rollback runs. Was:
@@ -545,7 +545,7 @@ def held_back_while_its_freeze_runs(directory, stopped_after, mode="online"):
 
 @pytest.mark.airflow210
 @pytest.mark.airflow26  # the Data Factory path of the 2.10.5 and 2.6.3 hosts
-def test_a_freeze_in_flight_of_a_database_held_back_mid_cutover_is_awaited_and_undone(rehearsal_world):
+def test_a_freeze_in_flight_of_a_database_held_back_under_this_runs_freeze_is_awaited_and_undone(rehearsal_world):
     """As above through Data Factory, the person's clear coming while freeze_source's freeze ran as a pipeline run (the
     clear kills the task, not the run): the rollback awaits that freeze before it reads the source, then undoes it.
     Read before it landed, the source was writable, nothing to undo, and the freeze landed after the rollback."""

@@ -15,7 +15,7 @@ from migration_orchestration_lib.plan import parse_plan
 from migration_orchestration_lib.dms_gateway import MigrationTarget
 from migration_orchestration_lib.rehearsal import rehearsal_services, seed_world
 from migration_orchestration_lib.rehearsal_cutover import RECORDS_FILE, FileRecords
-from migration_orchestration_lib.settings import Timing
+from migration_orchestration_lib.settings import REHEARSAL_FRESH_READ_PERIOD
 from task_driver import RunDriver, WorkerCrashed
 from test_writes_after_final_backup import unfreeze_write_refreeze
 from test_writes_handed_back import write_to_source
@@ -542,7 +542,7 @@ def test_validate_waits_while_another_connection_holds_a_single_user_source(rehe
             world.world.update_database("sql01", "Sales", singleUserHolder=None)
             # Time passes, as between pokes on a host: through Data Factory the read of the held source is adopted
             # until the period of reads made afresh ends (a rehearsal's 30 s), which a task driver's pokes may not reach.
-            later = Timing.for_environment({"MIGRATION_DRY_RUN": "1"}).fresh_read_period
+            later = REHEARSAL_FRESH_READ_PERIOD
 
     driver = RunDriver(dag, an_application_holds_the_connection_until_validate_waited_twice)
     states = driver.run_database("db")
