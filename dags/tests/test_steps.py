@@ -460,14 +460,16 @@ def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches
     """With sqlAccess direct the fingerprint batches run inside one poke of validate, for hours where a table is
     large. Before: validate wrote no event until they ended, so after `silentMinutes` (30) `migration-stalled`
     (severity 1) fired on a healthy run. Now the batches run in a worker thread and validate writes its `Running`
-    heartbeat meanwhile, saying which side's batch has run how long: from the first batch's start, through each
-    heartbeat, to the last batch's end, no gap longer than the contract's `maxIntervalMinutes`. Timing shrunk: the
-    heartbeat's 12 minutes are 1.2 s, so the contract's 15 are 1.5 s, and each side's batch (3 s) runs for 30 minutes."""
+    heartbeat meanwhile, saying which side's batch has run how long, every `heartbeat` from the first batch's start to
+    the last batch's end. Timing shrunk: the heartbeat's 12 minutes are 1.2 s and each side's batch (3 s) runs for 30
+    minutes. The beats are counted, not their gaps timed: on a loaded machine a beat comes a second late (a gap of
+    2.28 s on CI against the shrunk contract's 1.5 s; in production that second is nothing against 15 minutes), and
+    as the beats' schedule does not drift the next one comes early, so their count proves the period whatever the
+    load. Without beats while the batches run there are none in that span."""
     import time
     from dataclasses import replace
     from datetime import timedelta, timezone
 
-    from migration_orchestration_lib.events import CONTRACT_HEARTBEAT_MINUTES
     from migration_orchestration_lib.sql_access_direct import DirectSqlAccess
 
     events_file = tmp_path / "events.jsonl"
@@ -476,7 +478,6 @@ def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches
         "db", "Sales", mode="offline", validation={"rowCounts": True, "checksums": True, "tables": ["dbo.Orders"]}))
     validate = dag.get_task("db.validate")
     validate.timing = replace(validate.timing, heartbeat=timedelta(seconds=1.2))
-    contract_interval = validate.timing.heartbeat * CONTRACT_HEARTBEAT_MINUTES / 12
     submit = DirectSqlAccess.submit
     batches_ran = []  # (began, ended) of each fingerprint batch
 
@@ -500,15 +501,12 @@ def test_a_long_direct_validation_writes_the_running_heartbeat_while_its_batches
     assert beats[0].startswith("validating: the source's fingerprint batch (row counts and checksums of 1 listed "
                                "table(s)) on sql01 has run for 0 min; it may run until "), beats[0]
     assert "the target's fingerprint batch" in beats[-1], beats
-    # The gaps while the batches run, the time the heartbeat is for: the task's start and its work around the batches
-    # take as long as on any machine (seconds against the contract's 15 minutes in production) but against the shrunk
-    # contract's 1.5 s here they depend on the machine's load (2.65 s into validate once on a loaded CI machine).
+    # One beat per heartbeat while the batches ran, but one: a beat a stall delays past the last batch's end never comes.
     (first_began, _), (_, last_ended) = batches_ran[0], batches_ran[-1]
-    beaten = [datetime.fromisoformat(event["TimeGenerated"]) for event in events
-              if (event["Phase"], event["Status"]) == ("validate", "Running")]
-    moments = [first_began, *beaten, last_ended]
-    while_running = [later - earlier for earlier, later in zip(moments, moments[1:])]
-    assert len(batches_ran) == 2 and max(while_running) <= contract_interval, (while_running, contract_interval)
+    beaten = [moment for moment in (datetime.fromisoformat(event["TimeGenerated"]) for event in events
+              if (event["Phase"], event["Status"]) == ("validate", "Running")) if first_began <= moment <= last_ended]
+    heartbeats_in_span = int((last_ended - first_began) / validate.timing.heartbeat)
+    assert len(batches_ran) == 2 and len(beaten) >= heartbeats_in_span - 1, (len(beaten), heartbeats_in_span, beaten)
 
 
 @pytest.mark.parametrize("plan_file", ["three_databases.json", "data_factory_host.json"], ids=["direct", "dataFactory"])
