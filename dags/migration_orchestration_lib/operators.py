@@ -38,7 +38,7 @@ from migration_orchestration_lib.cutover_windows import iso_utc
 from migration_orchestration_lib.dms_gateway import DmsError
 from migration_orchestration_lib.events import RoleAssignmentSpreading, build_event_row
 from migration_orchestration_lib.plan import MigrationPlan
-from migration_orchestration_lib.rollback import KEPT_TARGET_OUTCOME, KEPT_TARGET_STATUS, ROLLBACK_TASK, NothingToRollBack
+from migration_orchestration_lib.rollback import HELD_BACK_UNDER_WAY, KEPT_TARGET_OUTCOME, KEPT_TARGET_STATUS, ROLLBACK_TASK, NothingToRollBack
 from migration_orchestration_lib.settings import ConfigurationError, Timing
 from migration_orchestration_lib.step_context import (
     AWAIT_CUTOVER_TASK,
@@ -67,7 +67,7 @@ OUTCOME_KEY = "outcome"
 # XCom): `run_outcome` writes one for a rollback that failed for good with neither it nor an outcome.
 FAILED_EVENT_KEY = "failed_event_written"
 # A database's outcome in this run: `done` pushes migrated; `rollback` rolled_back, rolled_back_target_kept
-# (`KEPT_TARGET_OUTCOME`), not_started or waiting (back to replicating after a missed window); `await_cutover` waiting (rehearsal horizon).
+# (`KEPT_TARGET_OUTCOME`), not_started, held back under way (`HELD_BACK_UNDER_WAY`) or waiting (back to replicating after a missed window); `await_cutover` waiting (rehearsal horizon).
 WAITING = "waiting"
 # Which task pushed a database's outcome in its latest try, by the state of its `done` in the run: done succeeded
 # (migrated); the chain was skipped (waiting at a rehearsal's horizon: `await_cutover`, or `start_migration` for one
@@ -580,10 +580,11 @@ class RunOutcomeOperator(BaseOperator):
         rolled_back = [n for n in self.database_names if outcomes[n] == "rolled_back"]
         target_kept = [n for n in self.database_names if outcomes[n] == KEPT_TARGET_OUTCOME]
         held = [n for n in self.database_names if outcomes[n] == "not_started"]
+        under_way = [n for n in self.database_names if outcomes[n] == HELD_BACK_UNDER_WAY]
         rollback_failed = [n for n in self.database_names if outcomes[n] is None]
         self._fail(
             "migration run failed: %d of %d database(s) not migrated. rolled back: %s; %snot started "
-            "(a dependency failed or waits): %s; rollback failed or incomplete: %s; migrated: %s; waiting for the next "
+            "(a dependency failed or waits): %s; %srollback failed or incomplete: %s; migrated: %s; waiting for the next "
             "cutover window (replicating): %s"
             % (
                 len(self.database_names) - len(migrated),
@@ -592,6 +593,8 @@ class RunOutcomeOperator(BaseOperator):
                 "rolled back, target kept (a person drops it before the next run: see the rollback's %s event): %s; " % (
                     KEPT_TARGET_STATUS, ", ".join(target_kept)) if target_kept else "",
                 ", ".join(held) or "-",
+                "held back with its migration under way in DMS, nothing undone (a run in which what it depends on "
+                "migrates goes on with it: see its rollback's Succeeded event): %s; " % ", ".join(under_way) if under_way else "",
                 ", ".join(rollback_failed) or "-",
                 ", ".join(migrated) or "-",
                 ", ".join(waiting) or "-",

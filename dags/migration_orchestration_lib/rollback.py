@@ -5,7 +5,7 @@ Decided from DMS and SQL state, read again in this task:
    hand: no step changes DMS or the source without preflight's XCom) is left alone, also where preflight ran in an
    earlier try of a run cleared since and was held back this time (its state, not its XCom: `StepContext.preflight_ran`),
    but where this run's freeze holds its source for an online cutover not yet requested: that one goes back to
-   replicating (`_held_back_under_this_runs_freeze`), and an offline restore not yet given its final backup is rolled back as
+   replicating (`_held_back_after_this_runs_preflight`), and an offline restore not yet given its final backup is rolled back as
    below; so is one a later run's
    preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person; and so is
    one where DMS shows no migration into the target though this run recorded one there
@@ -121,6 +121,10 @@ class NothingToRollBack(Exception):
     """This run never worked on the database: the rollback task skips itself."""
 
 
+# The outcome of a database held back with its migration under way (`_left_under_way`): not migrated, nothing undone.
+HELD_BACK_UNDER_WAY = "held_back_under_way"
+
+
 class Actions(list):
     """What the rollback did and found, said by its message (and its failures'): first what its earlier pokes and tries
     did in this run and pass (canceled, removed, unfroze, restored a lost record), then what this poke finds and does.
@@ -173,7 +177,7 @@ def roll_back(ctx: StepContext) -> StepResult:
     # First: no step of this run acts after it, until the run is cleared from its preflight.
     ctx.task_instance.xcom_push(key=ROLLBACK_BEGAN_KEY, value=ctx.preflight_facts().get(DEADLINE_KEY, ""))
     if not ctx.preflight_ran():
-        held = _held_back_under_this_runs_freeze(ctx)
+        held = _held_back_after_this_runs_preflight(ctx)
         if held is not None:
             return held
         cutover_steps.release(ctx, consume_approval=False)
@@ -186,7 +190,7 @@ def roll_back(ctx: StepContext) -> StepResult:
 
 def _roll_back_as_usual(ctx: StepContext, why: str = "") -> StepResult:
     """The rollback of a database this run worked on; `why`: where its preflight did not run in this try
-    (`_held_back_under_this_runs_freeze`), recorded first among its actions: its later pokes and tries go on with it."""
+    (`_held_back_after_this_runs_preflight`), recorded first among its actions: its later pokes and tries go on with it."""
     # A rollback cleared in an old run would undo what later runs did (cancel a replication one left).
     current_run.check_current_run(ctx, "nothing is canceled or removed and the source's access is left as it is")
     actions = Actions(ctx)
@@ -201,24 +205,23 @@ def _roll_back_as_usual(ctx: StepContext, why: str = "") -> StepResult:
     return result
 
 
-def _held_back_under_this_runs_freeze(ctx: StepContext) -> Optional[StepResult]:
-    """A database held back in this run (its preflight did not run in this try: `StepContext.preflight_ran`) whose
-    online cutover this run had under way: a person cleared a task it depends on with its downstream tasks while its
-    source was frozen by the DAG, and that task failed again. This run's preflight began on it (the record of its
-    current run names this run), so no other run undoes that freeze; skipped, the rollback left the source frozen after
-    the run ended, saying the database never started. It goes back to replicating instead, as after this run's own
-    preflight failed: the DAG's freeze undone, the migration not canceled, its target kept. None (nothing to roll
-    back, as before) for any other database: one this run never worked on, one not frozen by the DAG, one whose cutover
-    was requested or that DMS finishes by itself (an offline restore given its final backup, a SqlDb copy: a writable
-    source beside it would lose the writes made since), one beside a foreign migration, or whose source cannot be read.
-    An offline restore (the plan's mode, or DMS's own offline flag) held so before its final backup (`lastBackupName`,
-    which DMS waits for before it finishes) was taken is rolled back as after any failure before that backup
-    (`_roll_back_as_usual`: canceled, its RESTORING target removed as `target_removal.decide` allows, the freeze undone);
-    the later pokes and tries of that rollback go on with it (its record of what it did says so). Once given that backup
-    (`_given_its_last_backup`), DMS finishes it by itself: None, the source kept frozen for the run that validates it."""
+def _held_back_after_this_runs_preflight(ctx: StepContext) -> Optional[StepResult]:
+    """A database held back in this run (its preflight did not run in this try: `StepContext.preflight_ran`) after
+    this run's preflight began on it (the record of its current run names this run): a person cleared a task it
+    depends on with its downstream tasks, and that task failed again. None (never started in this run: nothing to
+    roll back) for any other, or where DMS reports no migration of the plan running or live (or one a run declared
+    migrated), one beside a foreign migration, or a source that cannot be read.
+    Where this run's freeze holds the source of an online migration still replicating (its cutover under way, not
+    requested), no other run may undo that freeze: it goes back to replicating, as after this run's own preflight
+    failed (the freeze undone, the migration not canceled, its target kept). An offline restore (the plan's mode, or
+    DMS's own offline flag) held so before its final backup (`lastBackupName`, which DMS waits for before it finishes)
+    was taken is rolled back as after any failure before that backup (`_roll_back_as_usual`: canceled, its RESTORING
+    target removed as `target_removal.decide` allows, the freeze undone); the later pokes and tries of that rollback go
+    on with it (its record of what it did says so). Any other migration of this run runs on (`_left_under_way`):
+    replicating, or finished by DMS by itself (a cutover requested, an offline restore given its final backup, a
+    SqlDb copy), the source kept as it is (a writable source beside a target DMS brings online would lose the writes
+    made since)."""
     database = ctx.database
-    if not database.restores_backups:
-        return None
     if ctx.services.records.get(current_run.current_run_key(ctx.plan.name, database.name)) != ctx.run_id:
         return None
     waits_for = ", ".join(database.depends_on) or "what it depends on"
@@ -226,27 +229,61 @@ def _held_back_under_this_runs_freeze(ctx: StepContext) -> Optional[StepResult]:
     held = ("%s was held back in this run before its final backup (%s): its offline migration is rolled back, or this "
             "run's freeze of its source would outlast the run while DMS waits for a final backup no step takes"
             % (database.name, cleared))
-    if held in recorded_actions(ctx):  # an earlier poke or try of this rollback began so (below): on with it
+    if database.restores_backups and held in recorded_actions(ctx):  # an earlier poke or try began so (below): on with it
         return _roll_back_as_usual(ctx, held)
     _await_freezes_in_flight(ctx)  # a freeze the cleared freeze_source submitted may still land
     try:
         now = standing(ctx)
-        if not now.is_active:
+        if not now.is_active and not (now.is_live and not declared_migrated(ctx, now.operation_id)):
             return None
         source = ctx.sql.source_state(database, "source-state-held-back")
     except (ForeignMigration, SourceHidden):
         return None
-    if source_freeze.check_marker(ctx, database, source).refusal or not source_freeze.frozen_by_dag(ctx, database, source):
-        return None
-    if not database.is_online or now.migration.offline:  # DMS's own offline flag too: it finishes by itself (`_finishes_on_its_own`)
-        return None if _given_its_last_backup(ctx, now) else _roll_back_as_usual(ctx, held)
-    actions = Actions(ctx)
-    ctx.done_so_far = actions.taken
-    return _back_to_replicating(
-        ctx, now, actions, "%s was held back in this run while its cutover was under way (%s): this run's freeze of its "
-        "source is undone" % (database.name, cleared),
-        "a run in which %s migrate%s cuts it over" % (waits_for, "" if len(database.depends_on) > 1 else "s"),
-        status="RolledBack", outcome="rolled_back")
+    frozen = not source_freeze.check_marker(ctx, database, source).refusal and source_freeze.frozen_by_dag(ctx, database, source)
+    if frozen and now.is_active and database.restores_backups:
+        if not database.is_online or now.migration.offline:  # DMS's own offline flag too: it finishes by itself (`_finishes_on_its_own`)
+            if not _given_its_last_backup(ctx, now):
+                return _roll_back_as_usual(ctx, held)
+        else:
+            actions = Actions(ctx)
+            ctx.done_so_far = actions.taken
+            return _back_to_replicating(
+                ctx, now, actions, "%s was held back in this run while its cutover was under way (%s): this run's freeze "
+                "of its source is undone" % (database.name, cleared), _goes_on_with_it(database, "cuts it over"),
+                status="RolledBack", outcome="rolled_back")
+    return _left_under_way(ctx, now, frozen, cleared)
+
+
+def _left_under_way(ctx: StepContext, now: Standing, frozen: bool, cleared: str) -> StepResult:
+    """The rollback of a database held back with its migration running on (`_held_back_after_this_runs_preflight`):
+    nothing undone, and said so (a `Succeeded` event, an end for the stalled-run alert, and the run's report), for a
+    person who read "never started" would take the source for untouched."""
+    database = ctx.database
+    where = "target database %s on %s (kept)" % (database.target_database, database.target_server)
+    offline = not database.is_online or now.migration.offline
+    if now.is_live or (frozen and database.restores_backups and offline):  # a cutover requested, a final backup given
+        runs_on, then = "is finished by DMS by itself into %s" % where, "validates its target and declares it"
+    elif database.restores_backups and not offline:
+        runs_on, then = "keeps replicating into %s" % where, "cuts it over"
+    elif database.restores_backups:
+        runs_on, then = "keeps restoring the source's backups into %s until a final backup" % where, "goes on with it"
+    else:
+        runs_on, then = "keeps copying into %s" % where, "goes on with it"
+    source = (" Its source stays frozen by this run: writable beside a target DMS brings online, it would lose the "
+              "writes made there." if frozen else "")
+    cutover_steps.release(ctx, consume_approval=False)
+    return StepResult(
+        "%s was held back in this run (%s) with its migration under way: nothing is rolled back. DMS reports migration "
+        "%s %s; it %s.%s Next: %s." % (
+            database.name, cleared, now.operation_id, now.stage.replace("_", " "), runs_on, source,
+            _goes_on_with_it(database, then)),
+        return_value=HELD_BACK_UNDER_WAY)
+
+
+def _goes_on_with_it(database: Any, what: str) -> str:
+    """The run that goes on with a database held back behind `depends_on`."""
+    waits_for = ", ".join(database.depends_on) or "what it depends on"
+    return "a run in which %s migrate%s %s" % (waits_for, "" if len(database.depends_on) > 1 else "s", what)
 
 
 def _given_its_last_backup(ctx: StepContext, now: Standing) -> bool:

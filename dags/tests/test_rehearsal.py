@@ -303,7 +303,8 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     Airflow 2.6.3's `dag.test()`, counting no tries, needs to end). db's preflight ends upstream_failed without
     running, the XComs of its earlier try still there (Airflow clears a task's XComs only when it runs again), and
     db's rollback (one_failed) runs, asking Airflow for preflight's state in the run: it never ran in this try, so
-    nothing is rolled back: the migration replicates on into its RESTORING target. base's `done` ends upstream_failed
+    nothing is rolled back: the migration replicates on into its RESTORING target, and the report names db held back
+    with its migration under way (was: skipped, "not started"). base's `done` ends upstream_failed
     with its earlier try's `migrated` still there, and base's rollback runs: `run_outcome` reports base rolled back,
     from done's state in the run (was: migrated, from that stale XCom). Cleared once db's final_backup had run (its
     source frozen by this run for the cutover, none requested), db's rollback goes back to replicating instead: the
@@ -344,8 +345,7 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert started == ["InProgress"], "the earlier try started db's migration"
     assert states["base.validate"] == "failed" and states["base.done"] == "upstream_failed", states
     assert states["db.preflight"] == "upstream_failed" and "started" in xcom_keys(run_id, "db.preflight"), "the earlier try's XCom"
-    held = "skipped" if cleared_after == "start_migration" else "success"  # mid-cutover: back to replicating; offline: rolled back
-    assert states["db.start_migration"] == "upstream_failed" and states["db.rollback"] == held, states
+    assert states["db.start_migration"] == "upstream_failed" and states["db.rollback"] == "success", states
     assert ran.count("db.preflight") == 1 and ran.count("db.rollback") == 1, "it ran once: %s" % ran
     assert state == "failed" and states["run_outcome"] == "failed", states
     if mode == "offline":  # DMS waited for a final backup no step takes: rolled back
@@ -356,11 +356,14 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     assert world.source_writable()
     # base's `done` (upstream_failed) keeps its earlier try's `migrated`: the report says what this try did
     assert states["base.rollback"] == "success" and "outcome" in xcom_keys(run_id, "base.done"), states
-    rolled_back, not_started = ("base", "db") if cleared_after == "start_migration" else ("base, db", "-")
+    rolled_back, under_way = ("base", "held back with its migration under way in DMS, nothing undone (a run in which "
+                              "what it depends on migrates goes on with it: see its rollback's Succeeded event): db; ")
+    if cleared_after != "start_migration":
+        rolled_back, under_way = "base, db", ""
     assert reports == [
         "migration run failed: 2 of 2 database(s) not migrated. rolled back: %s; not started (a dependency failed or "
-        "waits): %s; rollback failed or incomplete: -; migrated: -; waiting for the next cutover window (replicating): -"
-        % (rolled_back, not_started)
+        "waits): -; %srollback failed or incomplete: -; migrated: -; waiting for the next cutover window (replicating): -"
+        % (rolled_back, under_way)
     ], "was: migrated: base"
 
 

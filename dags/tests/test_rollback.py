@@ -344,13 +344,14 @@ def test_a_start_cleared_after_its_migration_failed_leaves_the_migrations_target
 
 @pytest.mark.airflow210
 @pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
-def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication(rehearsal_world):
+def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication(rehearsal_world, monkeypatch, tmp_path):
     """db's preflight passed and start_migration started its replication (the run stopped right after); a person
     clears a task of a database db depends on with its downstream tasks, and it fails again: db's preflight and
     the rest of its chain end upstream_failed without running, their XComs of the earlier try still there (Airflow
     clears a task's XComs only when it runs again), and db's rollback (`one_failed`) runs. Was: it read the stale
     `started` XCom as this try's, canceled the replication and removed its RESTORING target. Now preflight counts as
-    run only from its state in the run: nothing to roll back, the migration replicates on into its target."""
+    run only from its state in the run: nothing rolled back, the migration replicates on into its target."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
     plan = parse_plan(plan_with_databases([database_entry("base", "Base"), database_entry("db", "Sales", depends_on=["base"])]))
     world = WorldView(rehearsal_world, plan.database("db"), plan)
     driver = RunDriver(build_dag(plan, {"MIGRATION_DRY_RUN": "1"}), world.observe)
@@ -361,10 +362,26 @@ def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replica
     states = driver.clear_held_back("db")
 
     assert states["db.preflight"] == "upstream_failed" and ("db.preflight", "started") in driver.xcom, "the earlier try's XCom"
-    assert states["db.rollback"] == "skipped", driver.errors
+    assert_left_under_way(driver, states, tmp_path, "ready for cutover; it keeps replicating into target database Sales on "
+                          "mi-prod (kept). Next: a run in which base migrates cuts it over.")
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
     assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
     assert world.source_writable()
+
+
+def assert_left_under_way(driver, states, directory, *said):
+    """A held-back database's rollback that left its migration running on: it succeeds, undoing nothing, its one end
+    event a `Succeeded` saying so (an end: the stalled-run alert does not take the database for in flight) and what
+    runs on (`said`), and the run's report names it (was: skipped, "never started in this run", no event)."""
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "held_back_under_way", driver.errors
+    [ended] = [row for row in rollback_events(directory) if row["Status"] not in ("Started", "Running")]
+    assert ended["Status"] == "Succeeded" and ended["Message"].startswith(
+        "db was held back in this run (a task upstream of it was cleared with its downstream tasks, and base did not "
+        "migrate) with its migration under way: nothing is rolled back. DMS reports migration "), ended
+    assert all(text in ended["Message"] for text in said), (said, ended["Message"])
+    assert driver.run_outcome() == "failed"
+    assert "held back with its migration under way in DMS, nothing undone (a run in which what it depends on migrates " \
+           "goes on with it: see its rollback's Succeeded event): db;" in driver.errors["run_outcome"], driver.errors["run_outcome"]
 
 
 def run_of_a_dependent_stopped_after(directory, task, target="mi-prod", airflow_of=None, mode="online"):
@@ -420,15 +437,18 @@ def test_a_database_held_back_under_this_runs_freeze_in_a_run_cleared_with_downs
 
 @pytest.mark.airflow210
 @pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
-def test_a_database_held_back_after_its_cutover_was_requested_stays_frozen_for_the_run_that_declares_it(rehearsal_world):
+def test_a_database_held_back_after_its_cutover_was_requested_stays_frozen_for_the_run_that_declares_it(rehearsal_world, monkeypatch, tmp_path):
     """As above, but db's cutover was requested before the clear: DMS completes it by itself, so its source is not
-    handed back (a writable source beside that target would make it one no run declares): the rollback skips, the
-    source kept frozen, and a run in which base migrates validates db's target and declares it."""
+    handed back (a writable source beside that target would make it one no run declares): the rollback undoes nothing,
+    the source kept frozen, and a run in which base migrates validates db's target and declares it."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
     dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "cutover")
 
     states = driver.clear_held_back("db")
 
-    assert states["db.rollback"] == "skipped", driver.errors
+    assert_left_under_way(driver, states, tmp_path, "it is finished by DMS by itself into target database Sales on mi-prod "
+                          "(kept). Its source stays frozen by this run",
+                          "Next: a run in which base migrates validates its target and declares it.")
     assert not world.source_writable(), "handed back beside a target DMS brings online"
     later = RunDriver(dag, world.observe)
     later.run_database("db")
@@ -484,19 +504,22 @@ def test_an_offline_restore_held_back_before_its_final_backup_is_rolled_back_and
 @pytest.mark.airflow26  # Airflow 2 reads the preflight's state through `dag_run`, Airflow 3 through the Task SDK
 @pytest.mark.parametrize("target", ["mi-prod", "vm-prod"], ids=["SqlMi", "SqlVm"])
 @pytest.mark.parametrize("stopped_after", ["final_backup", "start_migration"], ids=["final-backup-taken", "not-frozen"])
-def test_an_offline_restore_held_back_once_given_its_final_backup_is_left_to_finish(rehearsal_world, target, stopped_after):
+def test_an_offline_restore_held_back_once_given_its_final_backup_is_left_to_finish(rehearsal_world, target, stopped_after, monkeypatch, tmp_path):
     """As above, but db's final backup was taken into the share under the name DMS waits for (`lastBackupName`)
     before the clear: DMS finishes the migration by itself, so the source stays frozen and nothing is canceled (a
     writable source beside a target DMS brings online loses the writes made there), and a run in which base migrates
     validates db's target and declares it. Held back before its freeze (the source writable, nothing of this run
-    holding it): skipped, the migration left to run, as before."""
+    holding it): the migration left to run, as before."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
     dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, stopped_after, target, mode="offline")
     frozen = stopped_after == "final_backup"
     assert world.source_writable() is not frozen
 
     states = driver.clear_held_back("db")
 
-    assert states["db.rollback"] == "skipped", driver.errors
+    said = ["is finished by DMS by itself", "Its source stays frozen by this run", "validates its target and declares it"]
+    assert_left_under_way(driver, states, tmp_path, *(said if frozen else [
+        "keeps restoring the source's backups into", "until a final backup. Next: a run in which base migrates goes on with it."]))
     assert world.source_writable() is not frozen, "handed back beside a target DMS brings online" if frozen else "frozen"
     assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "never canceled"
     assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
@@ -506,11 +529,12 @@ def test_an_offline_restore_held_back_once_given_its_final_backup_is_left_to_fin
     assert len(world.operations()) == 1 and world.target()["state"] == "ONLINE"
 
 
-def test_an_offline_restore_held_back_once_given_its_final_backup_dms_has_not_read_yet_is_left_to_finish(rehearsal_world):
+def test_an_offline_restore_held_back_once_given_its_final_backup_dms_has_not_read_yet_is_left_to_finish(rehearsal_world, monkeypatch, tmp_path):
     """As above, DMS not restoring that final backup yet: a routine log backup taken outside the share after the full
     one leaves a gap, and DMS waits for it before the rest (`restoreBlockingReason`). msdb records the final backup
     in the share under the name DMS waits for, so DMS finishes by itself once a person puts the missing backup in
     the share: the source stays frozen, nothing canceled."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
     dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, "freeze_source", mode="offline")
     world.world.take_backup("sql01", "Sales", "LOG", "D:\\routine\\Sales_routine.trn")  # outside the share
     assert driver._run_task(dag.get_task("db.final_backup")) == "success", driver.errors
@@ -521,7 +545,7 @@ def test_an_offline_restore_held_back_once_given_its_final_backup_dms_has_not_re
     assert migration["migrationStatus"] == "InProgress", migration
     assert migration["lastBackupName"] not in migration["restore"]["restored"] + [migration["restore"]["current"]], (
         "DMS restores the final backup: %s" % migration["restore"])
-    assert states["db.rollback"] == "skipped", driver.errors
+    assert_left_under_way(driver, states, tmp_path, "is finished by DMS by itself", "Its source stays frozen by this run")
     assert not world.source_writable(), "handed back beside a migration DMS finishes once the gap is filled"
 
 
@@ -589,11 +613,12 @@ def test_a_freeze_in_flight_of_an_offline_restore_held_back_is_awaited_and_rolle
 
 @pytest.mark.airflow210
 @pytest.mark.airflow26  # the Data Factory path of the 2.10.5 and 2.6.3 hosts
-def test_a_final_backup_in_flight_of_an_offline_restore_held_back_is_awaited_and_left_to_finish(rehearsal_world):
+def test_a_final_backup_in_flight_of_an_offline_restore_held_back_is_awaited_and_left_to_finish(rehearsal_world, monkeypatch, tmp_path):
     """Through Data Factory, the clear coming while final_backup's BACKUP LOG ran as a pipeline run: the rollback awaits
     it before it reads whether the final backup was taken, and then leaves the migration to DMS, which finishes it
     with that backup: the source kept frozen, nothing canceled. Read before it landed, the backup was not taken yet:
     the migration canceled and the source handed back while the final backup landed in the share."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
     from migration_orchestration_lib.airflow_compat import AirflowRescheduleException
     from migration_orchestration_lib.database_sql import final_backup_key
     from migration_rehearsal.data_factory_server import RUNS, DataFactoryServer
@@ -623,7 +648,7 @@ def test_a_final_backup_in_flight_of_an_offline_restore_held_back_is_awaited_and
     driver.observe = the_backup_lands_at_the_third_poke
     states = driver.clear_held_back("db")
 
-    assert states["db.rollback"] == "skipped", driver.errors
+    assert_left_under_way(driver, states, tmp_path, "is finished by DMS by itself", "Its source stays frozen by this run")
     assert pokes.count("db.rollback") > 3, "awaited: %s" % pokes
     assert backup_runs() == ["Succeeded"]
     assert not world.source_writable(), "handed back beside a migration DMS finishes with that backup"
@@ -773,3 +798,55 @@ def test_a_source_hidden_from_the_login_after_the_freeze_is_kept_frozen_and_name
     world.world.set_login("sql01", REHEARSAL_LOGIN, ["VIEW ANY DATABASE"], {"Sales": ["CONTROL"]})
     assert driver.clear_task("db", "rollback") == "success", driver.errors
     assert world.source_writable(), "granted, the rollback undoes the DAG's freeze"
+
+
+@pytest.mark.parametrize("frozen", [True, False], ids=["source-frozen", "writes-allowed-during-copy"])
+def test_a_sqldb_copy_held_back_is_left_to_finish_and_said_so(rehearsal_world, monkeypatch, tmp_path, frozen):
+    """A SqlDb copy held back by the same clear once start_migration had started it: DMS copies on and finishes it by
+    itself, so nothing is canceled and a source the DAG froze for the copy stays frozen (writable beside the copy, it
+    would lose the writes made since); the rollback says so, and a run in which base migrates validates the copy and
+    declares it. Was: skipped, "never started in this run", though the run had frozen its source."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    document = plan_with_databases([database_entry("base", "Base"), database_entry(
+        "db", "Sales", mode="offline", target="db-prod", depends_on=["base"], allowSourceWritesDuringCopy=not frozen)])
+    plan = parse_plan(document)
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    driver = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        driver.run_database("db", crash_after="start_migration")
+    assert world.source_writable() is not frozen
+
+    states = driver.clear_held_back("db")
+
+    assert_left_under_way(driver, states, tmp_path, "it keeps copying into target database Sales on db-prod (kept).",
+                          "Next: a run in which base migrates goes on with it.",
+                          *(["Its source stays frozen by this run"] if frozen else []))
+    assert world.source_writable() is not frozen
+    assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "never canceled"
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    assert later.outcome("db") == "migrated", later.errors
+    assert len(world.operations()) == 1
+
+
+def test_a_database_a_run_declared_migrated_and_held_back_in_a_later_run_is_not_said_under_way(rehearsal_world, monkeypatch, tmp_path):
+    """db migrated and declared in one run; in the next, its preflight began on it (its record of the current run names
+    that run) and the same clear held it back: DMS still reports its migration Succeeded, which no step of that run
+    started or leaves to finish: the rollback skips as for a database the run never worked on."""
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    document = plan_with_databases([database_entry("base", "Base"), database_entry("db", "Sales", depends_on=["base"])])
+    plan = parse_plan(document)
+    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    dag = build_dag(plan, {"MIGRATION_DRY_RUN": "1"})
+    first = RunDriver(dag, world.observe)
+    first.run_database("db")
+    assert first.outcome("db") == "migrated", first.errors
+    second = RunDriver(dag, world.observe)
+    with pytest.raises(WorkerCrashed):
+        second.run_database("db", crash_after="preflight")
+
+    states = second.clear_held_back("db")
+
+    assert states["db.rollback"] == "skipped" and second.outcome("db") == "not_started", second.errors
+    assert [row["Status"] for row in rollback_events(tmp_path)] == []
