@@ -1,32 +1,23 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { AssetType, TerraformAsset } from 'cdktf';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { App, AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 
-const stagedFolders = new Set<string>();
-
-/**
- * Removes the folders {@link stagedAsset} wrote, once the process ends: cdktf copies an asset only
- * when the app synthesizes, after the constructs are built, so nothing earlier knows it is no longer
- * needed. Without it every synth of a Fabric stack (each `cdktf synth`/`deploy`, each CI run) left
- * a folder in the temporary directory.
- */
-export function removeStagedFolders(): void {
-  for (const folder of stagedFolders) rmSync(folder, { recursive: true, force: true });
-  stagedFolders.clear();
-}
+/** Where {@link stagedAsset} writes, inside the app's output folder (`cdktf.out`). */
+export const STAGED_ASSETS_FOLDER = '.staged-assets';
 
 /**
  * A folder of generated files made into a cdktf asset: synth copies it beside the stack's
  * Terraform JSON (`assets/<id>/<hash>/`), so `terraform apply` finds it wherever it runs from.
- * The files are written to a fresh temporary folder first because assets are copied from disk;
- * that folder goes when the process exits.
+ * Assets are copied from disk, so the files are written first to a folder of this construct inside
+ * the app's output folder (`<outdir>/.staged-assets/<construct address>`), written afresh at each
+ * synth: nothing is left in the temporary directory (it was, once per synth, where an exit
+ * handler never ran: in jest workers), and it goes with the output folder.
  */
 export function stagedAsset(scope: Construct, id: string, files: ReadonlyMap<string, string | Buffer>): TerraformAsset {
-  const folder = mkdtempSync(join(tmpdir(), 'fabric-airflow-'));
-  if (!process.listeners('exit').includes(removeStagedFolders)) process.on('exit', removeStagedFolders);
-  stagedFolders.add(folder);
+  const folder = join(resolve(App.of(scope).outdir), STAGED_ASSETS_FOLDER, `${scope.node.addr}-${id}`);
+  rmSync(folder, { recursive: true, force: true }); // a file an earlier synth staged would be copied too
+  mkdirSync(folder, { recursive: true });
   for (const [relativePath, content] of files) {
     const target = join(folder, ...relativePath.split('/'));
     mkdirSync(dirname(target), { recursive: true });
