@@ -22,6 +22,11 @@
 # CONSUMER_PEERS replaces the peer dependency specs (space-separated `npm install` specs) and
 # CONSUMER_OVERRIDES (JSON) becomes the project's `overrides`: scripts/cdktn-test.sh installs
 # CDK Terrain through npm aliases that way.
+# CONSUMER_TARBALLS names a folder where the tarball npm pack made is kept under a digest of the repository's files
+# (tracked, and new ones not ignored: their paths and contents), and taken from instead of packing again while
+# those files are the same: npm test sets it, so the CDK Terrain step's consumer test installs the tarball the
+# consumer step packed (the same build, 12 s of CPU) instead of rebuilding it. Unset, or outside a git checkout, the
+# test packs.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -74,8 +79,32 @@ else
 fi
 tools=("typescript@$(locked typescript)" "@types/node@$(locked @types/node)")
 
+# files_digest: a digest of the repository's files as they are (the paths and contents of the tracked ones and of new
+# ones not ignored); nothing outside a git checkout.
+files_digest() {
+  (
+    cd "$repo_root" && git rev-parse --is-inside-work-tree >/dev/null 2>&1 || exit 0
+    git ls-files -z --cached --others --exclude-standard |
+      while IFS= read -r -d '' path; do if [[ -f "$path" ]]; then printf '%s\0' "$path"; fi; done |
+      xargs -0 -r sha256sum | sha256sum | cut -c1-64
+  )
+}
+
 phase "npm pack"
-(cd "$repo_root" && npm pack --pack-destination "$work" --loglevel=warn)
+digest="" kept_tarballs=()
+if [[ -n "${CONSUMER_TARBALLS:-}" ]]; then digest="$(files_digest)"; fi
+if [[ -n "$digest" ]]; then kept_tarballs=("$CONSUMER_TARBALLS/$digest"/*.tgz); fi
+if [[ ${#kept_tarballs[@]} -eq 1 && -f "${kept_tarballs[0]}" ]]; then
+  cp "${kept_tarballs[0]}" "$work/"
+  echo "$(basename "${kept_tarballs[0]}"): the tarball npm pack made of these files earlier (CONSUMER_TARBALLS, files digest $digest)"
+else
+  (cd "$repo_root" && npm pack --pack-destination "$work" --loglevel=warn)
+  # Kept only when packing changed none of the files the digest is of.
+  if [[ -n "$digest" && "$(files_digest)" == "$digest" ]]; then
+    mkdir -p "$CONSUMER_TARBALLS/$digest"
+    cp "$work"/*.tgz "$CONSUMER_TARBALLS/$digest/"
+  fi
+fi
 tarballs=("$work"/*.tgz)
 if [[ ${#tarballs[@]} -ne 1 || ! -f "${tarballs[0]}" ]]; then
   echo "$label: expected one tarball in $work, found: ${tarballs[*]}" >&2

@@ -43,6 +43,9 @@ cpu_dir="$(mktemp -d)"
 source scripts/scratch-lib.sh
 JEST_CACHE_DIRECTORY="$(node -p "require('jest-config').defaults.cacheDirectory" 2>/dev/null)" && export JEST_CACHE_DIRECTORY
 run_tmp="$(mktemp -d "$(scratch_parent)/adm-npm-test.XXXXXX")"
+# The tarball the consumer step packs, for the CDK Terrain step's consumer test while the repository's files are the
+# same (consumer-test.sh's CONSUMER_TARBALLS): one npm pack, whose prepack builds the library from nothing, not two.
+export CONSUMER_TARBALLS="$run_tmp/tarballs"
 keep_run_tmp=""
 trap 'rm -rf "$cpu_dir"; [[ -n "$keep_run_tmp" ]] || rm -rf "$run_tmp"' EXIT
 step_tmp_dirs=() # "name|folder|status" for each step, in the order they ended
@@ -142,6 +145,7 @@ if [[ ${#kept[@]} -ne 0 ]]; then
     IFS='|' read -r _ folder _ <<<"$entry"
     [[ " ${kept[*]} " == *" $folder "* ]] || rm -rf "$folder"
   done
+  rm -rf "$CONSUMER_TARBALLS"
 fi
 
 echo
