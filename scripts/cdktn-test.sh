@@ -22,7 +22,7 @@
 #   5. runs the README's `npm run synth` there (tsc, the app bundle, the app) and checks both default stacks are written;
 #   6. runs scripts/consumer-test.sh with the packed library installed beside the fork through
 #      aliases, the way docs/cdk-terrain.md tells users to switch (skip with CDKTN_SKIP_CONSUMER=1); under npm test
-#      it installs the tarball the consumer step packed, while the repository's files are the same (CONSUMER_TARBALLS).
+#      it installs the tarball npm test's build step packed, while the repository's files are the same (CONSUMER_TARBALLS).
 # Versions can be overridden: CDKTN_VERSION, CDKTN_PROVIDER_AZURERM_VERSION, CDKTN_CONSTRUCTS_VERSION.
 # KEEP_CDKTN_DIR=1 keeps the scratch folder. Exit status non-zero on any failure.
 set -euo pipefail

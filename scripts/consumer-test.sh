@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Consumer test: uses the package the way a platform team does.
-#   1. `npm pack` (prepack cleans and rebuilds dist/) into a temporary folder outside the repository;
+#   1. `npm pack` (prepack cleans and rebuilds dist/) into a temporary folder outside the repository (or the tarball
+#      npm test's build step packed: CONSUMER_TARBALLS below);
 #   2. a fresh project there installs the tarball beside the peer dependencies at the versions of
 #      this repository's lockfile (cdktf, constructs, @cdktf/provider-azurerm, typescript, @types/node);
 #   3. the consumer app (scripts/consumer-app: its own plan, the public API imported by package
@@ -24,14 +25,24 @@
 # CDK Terrain through npm aliases that way.
 # CONSUMER_TARBALLS names a folder where the tarball npm pack made is kept under a digest of the repository's files
 # (tracked, and new ones not ignored: their paths and contents), and taken from instead of packing again while
-# those files are the same: npm test sets it, so the CDK Terrain step's consumer test installs the tarball the
-# consumer step packed (the same build, 12 s of CPU) instead of rebuilding it. Unset, or outside a git checkout, the
-# test packs.
+# those files are the same. Unset, or outside a git checkout, the test packs.
+# `consumer-test.sh --pack` only packs, into CONSUMER_TARBALLS, and stops: npm test's first step, whose prepack builds
+# dist/ from nothing for the steps that read it, so that the consumer tests (this one, and CDK Terrain's) install that
+# tarball instead of building the same dist/ again (12-14 s of CPU each).
 set -euo pipefail
 
+pack_only=""
+if [[ "${1:-}" == --pack ]]; then
+  pack_only=1
+  [[ -n "${CONSUMER_TARBALLS:-}" ]] || { echo "consumer-test.sh --pack: set CONSUMER_TARBALLS to the folder the tarball goes to" >&2; exit 2; }
+elif [[ $# -ne 0 ]]; then
+  echo "usage: consumer-test.sh [--pack]" >&2
+  exit 2
+fi
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fixture="$repo_root/scripts/consumer-app"
 label="${CONSUMER_LABEL:-consumer test}"
+if [[ -n "$pack_only" ]]; then label="npm pack for the consumer tests"; fi
 started=$SECONDS
 step="setup"
 phase_started=$SECONDS
@@ -91,9 +102,10 @@ files_digest() {
 }
 
 phase "npm pack"
-digest="" kept_tarballs=()
+digest="" kept_tarballs=() kept=""
 if [[ -n "${CONSUMER_TARBALLS:-}" ]]; then digest="$(files_digest)"; fi
-if [[ -n "$digest" ]]; then kept_tarballs=("$CONSUMER_TARBALLS/$digest"/*.tgz); fi
+# --pack packs whatever was packed before: its prepack builds dist/ for the steps after it.
+if [[ -n "$digest" && -z "$pack_only" ]]; then kept_tarballs=("$CONSUMER_TARBALLS/$digest"/*.tgz); fi
 if [[ ${#kept_tarballs[@]} -eq 1 && -f "${kept_tarballs[0]}" ]]; then
   cp "${kept_tarballs[0]}" "$work/"
   echo "$(basename "${kept_tarballs[0]}"): the tarball npm pack made of these files earlier (CONSUMER_TARBALLS, files digest $digest)"
@@ -101,8 +113,12 @@ else
   (cd "$repo_root" && npm pack --pack-destination "$work" --loglevel=warn)
   # Kept only when packing changed none of the files the digest is of.
   if [[ -n "$digest" && "$(files_digest)" == "$digest" ]]; then
+    rm -rf "${CONSUMER_TARBALLS:?}/$digest"
     mkdir -p "$CONSUMER_TARBALLS/$digest"
     cp "$work"/*.tgz "$CONSUMER_TARBALLS/$digest/"
+    kept=1
+  elif [[ -n "$pack_only" ]]; then
+    echo "$label: packed, but not kept: the repository's files changed while npm pack ran, or this is no git checkout; the consumer tests pack again"
   fi
 fi
 tarballs=("$work"/*.tgz)
@@ -119,6 +135,11 @@ for required in package/dist/lib/index.js package/dist/lib/index.d.ts package/da
   fi
 done
 echo "$(basename "$tarball"): $(wc -l <<< "$listing") files, $(du -k "$tarball" | cut -f1) kB"
+if [[ -n "$pack_only" ]]; then
+  phase done
+  echo "$label: packed in $((SECONDS - started)) s${kept:+, kept in $CONSUMER_TARBALLS for the consumer tests}"
+  exit 0
+fi
 
 phase "npm install"
 app="$work/app"
