@@ -8,7 +8,8 @@
 #      name, the constructs also used one by one in its own stack) is type-checked strictly three times
 #      (Node16 resolution through `exports` with every .d.ts checked; `cdktf init`'s CommonJS
 #      config through `types`; that config with every .d.ts checked and the strictest flags), compiled
-#      and run with the project as working directory;
+#      and run with the project as working directory (the four configurations, the ES module one's below among them,
+#      in one `tsc --build`);
 #      an ES module consumer (esm-consumer.mts) is type-checked with module nodenext and run: Node's
 #      ESM loader must find every export of the CommonJS package by name;
 #   4. check-synth.js checks the stacks: the DAG (config maps, blobs, the Fabric host's staged
@@ -165,17 +166,14 @@ node -e '
   console.log(["cdktf", "constructs", "@cdktf/provider-azurerm"].map(line).join(", "));
 '
 
-phase "type-check (Node16 resolution, all declarations)"
-node_modules/.bin/tsc -p tsconfig.node16.json
+phase "type-check and compile (one tsc --build: Node16, all declarations; CommonJS, all declarations, strictest; cdktf init; ES module, nodenext, all declarations)"
+# One tsc --build of the four configurations, in this order: each is a program of its own, checked in full and its
+# errors printed under its name (--verbose: "Building project .../tsconfig.strict.json"), but the declaration files they
+# share are read and parsed once, in one warm compiler: 14 s of CPU instead of 22 s for four tsc runs. It goes on after a
+# configuration with errors, so one run shows them all, and exits non-zero. Its .tsbuildinfo files go to out/.
+node_modules/.bin/tsc --build --verbose tsconfig.node16.json tsconfig.strict.json tsconfig.json tsconfig.esm.json
 
-phase "type-check (CommonJS, all declarations, exactOptionalPropertyTypes, noUncheckedIndexedAccess)"
-node_modules/.bin/tsc -p tsconfig.strict.json
-
-phase "compile (cdktf init tsconfig)"
-node_modules/.bin/tsc -p tsconfig.json
-
-phase "ES module consumer (module nodenext, every declaration checked; run)"
-node_modules/.bin/tsc -p tsconfig.esm.json
+phase "ES module consumer (run)"
 node out/esm-consumer.mjs
 
 phase "synth from $app"
