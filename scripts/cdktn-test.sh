@@ -11,17 +11,21 @@
 #      kubernetes and time providers (which declare the peer cdktf ^0.21) the aliased cdktf, and
 #      no cdktf-cli (jest needs no CLI);
 #      `npm install` (prefer-offline) keeps every other locked version;
-#   3. type-checks the library, main.ts and the construct tests against the fork's declarations;
+#   3. type-checks the library, main.ts and the construct tests against the fork's declarations (not the plan's tests,
+#      which import neither cdktf nor a provider: the typecheck step checks them; their fixtures, which the construct
+#      tests import, are checked with those);
 #   4. runs the construct, host, monitoring, upgrade-contract, lock (security/protection) and token-creation-stack jest tests
 #      (the fork skips those stacks by its own switch, in both copies) with --ci (not the plan's: lib/plan
-#      imports neither cdktf nor a provider, so they would prove on the fork only what the unit suite does; no snapshot is written;
-#      the upgrade contract proves the fork gives every stateful resource the address cdktf gives it). The
+#      imports neither cdktf nor a provider, so they would prove on the fork only what the unit suite does; nor, for that
+#      reason, those of the folders above that load no cdktf, constructs or provider: fork_neutral_tests below; no snapshot
+#      is written; the upgrade contract proves the fork gives every stateful resource the address cdktf gives it). The
 #      recorded snapshots are compared as they are: they hold only the alert and diagnostic-setting
 #      resources, as objects, so neither the azurerm version a provider package binds nor the
 #      layout of `Testing.synth`'s JSON is in them;
 #   5. runs the README's `npm run synth` there (tsc, the app bundle, the app) and checks both default stacks are written;
 #   6. runs scripts/consumer-test.sh with the packed library installed beside the fork through
-#      aliases, the way docs/cdk-terrain.md tells users to switch (skip with CDKTN_SKIP_CONSUMER=1).
+#      aliases, the way docs/cdk-terrain.md tells users to switch (skip with CDKTN_SKIP_CONSUMER=1); under npm test
+#      it installs the tarball npm test's build step packed, while the repository's files are the same (CONSUMER_TARBALLS).
 # Versions can be overridden: CDKTN_VERSION, CDKTN_PROVIDER_AZURERM_VERSION, CDKTN_CONSTRUCTS_VERSION.
 # KEEP_CDKTN_DIR=1 keeps the scratch folder. Exit status non-zero on any failure.
 set -euo pipefail
@@ -33,6 +37,10 @@ cdktn_version="${CDKTN_VERSION:-0.24.0}"
 provider_version="${CDKTN_PROVIDER_AZURERM_VERSION:-16.1.0}"
 constructs_version="${CDKTN_CONSTRUCTS_VERSION:-10.7.2}"
 test_paths=(__tests__/constructs __tests__/hosts __tests__/monitoring __tests__/upgrade __tests__/security/protection.test.ts __tests__/scripts/token-creation-stacks.test.ts)
+# The test files of those folders that load neither cdktf, constructs nor a provider (the library's pure functions: the
+# DAG bundle's digests, pool and alert timing arithmetic, schema checks): on the fork they would prove only what the unit
+# suite does. __tests__/scripts/cdktn-copied-files.test.ts checks that none of them loads one.
+fork_neutral_tests=(__tests__/constructs/dag-bundle.test.ts __tests__/constructs/sql-pipelines-schema.test.ts __tests__/constructs/staged-output.test.ts __tests__/constructs/text-digests.test.ts __tests__/hosts/airflow-plan.test.ts __tests__/hosts/airflow-pools.test.ts __tests__/hosts/postgres-root-cas.test.ts __tests__/monitoring/alert-timing.test.ts)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 label="cdktn test"
@@ -154,7 +162,6 @@ cat > tsconfig.cdktn.json <<'JSON'
     "__tests__/hosts/**/*.ts",
     "__tests__/security/**/*.ts",
     "__tests__/monitoring/**/*.ts",
-    "__tests__/plan/**/*.ts",
     "__tests__/upgrade/**/*.ts"
   ]
 }
@@ -164,7 +171,7 @@ node_modules/.bin/tsc -p tsconfig.cdktn.json
 phase "jest ${test_paths[*]}"
 # jest's cache in the scratch folder, which goes with it: the copy is in a new folder each run, so no later run reads
 # its cache, and in jest's default cache folder (jest_<uid> in the temporary directory) each run added one (5.3 MB).
-node_modules/.bin/jest --ci --updateSnapshot=false --silent --cacheDirectory "$scratch/.jest-cache" "${test_paths[@]}"
+node_modules/.bin/jest --ci --updateSnapshot=false --silent --cacheDirectory "$scratch/.jest-cache" --testPathIgnorePatterns /node_modules/ "${fork_neutral_tests[@]}" -- "${test_paths[@]}"
 
 phase "npm run synth (the README's command) on CDK Terrain"
 CDKTF_OUTDIR="$scratch/cdktf.out" npm run -s synth

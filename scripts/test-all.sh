@@ -3,8 +3,10 @@
 # run shows every problem; the closing line counts the steps and the exit code is non-zero when
 # any failed.
 #
-# The library is built once, first: the steps that read dist/ (the DAG tests' plan check, the
-# diagram, validate) then run it as it is, and no two builds write dist/ at the same time. The DAG
+# The library is built once, first, by `npm pack` (its prepack builds dist/ from nothing): the steps that read dist/
+# (the DAG tests' plan check, the diagram, validate) then run it as it is, no two builds write dist/ at the same time,
+# and the consumer and CDK Terrain tests install that tarball (CONSUMER_TARBALLS below) instead of packing, and so
+# building, again. The DAG
 # tests start next and run beside the Node steps, so the two halves share the machine instead of
 # queueing; their output is printed in one piece when they end. TEST_ALL_SEQUENTIAL=1 runs
 # everything in order.
@@ -14,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # test was typed in (INIT_CWD, which the app and scripts read paths from).
 unset INIT_CWD
 
-build_step="build|npm run -s build"
+build_step="build (npm pack)|bash scripts/consumer-test.sh --pack"
 background_step="DAG tests (Airflow 3.3, 3.1, 2.10.5 and 2.6.3)|bash dags/run-tests.sh"
 steps=(
   "lint|npm run -s lint"
@@ -43,6 +45,9 @@ cpu_dir="$(mktemp -d)"
 source scripts/scratch-lib.sh
 JEST_CACHE_DIRECTORY="$(node -p "require('jest-config').defaults.cacheDirectory" 2>/dev/null)" && export JEST_CACHE_DIRECTORY
 run_tmp="$(mktemp -d "$(scratch_parent)/adm-npm-test.XXXXXX")"
+# The tarball the build step packs, for the consumer and CDK Terrain tests while the repository's files are the same
+# (consumer-test.sh's CONSUMER_TARBALLS): one npm pack, whose prepack builds the library from nothing, not three.
+export CONSUMER_TARBALLS="$run_tmp/tarballs"
 keep_run_tmp=""
 trap 'rm -rf "$cpu_dir"; [[ -n "$keep_run_tmp" ]] || rm -rf "$run_tmp"' EXIT
 step_tmp_dirs=() # "name|folder|status" for each step, in the order they ended
@@ -142,6 +147,7 @@ if [[ ${#kept[@]} -ne 0 ]]; then
     IFS='|' read -r _ folder _ <<<"$entry"
     [[ " ${kept[*]} " == *" $folder "* ]] || rm -rf "$folder"
   done
+  rm -rf "$CONSUMER_TARBALLS"
 fi
 
 echo
