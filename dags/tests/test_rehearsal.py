@@ -290,80 +290,98 @@ def xcom_keys(run_id, task_id):
         return {row.key for row in rows}
 
 
+# Each database of the folded real-Airflow run below: the task after which the clear finds it, its mode, and what its
+# rollback does (skipped: nothing to roll back; success: back to replicating, or rolled back).
+HELD_BACK = {
+    "replicating": ("start_migration", "online", "success"),
+    "mid_cutover": ("final_backup", "online", "success"),
+    "offline_restore": ("freeze_source", "offline", "success"),
+}
+
+
 @pytest.mark.airflow210
 @pytest.mark.airflow26
 @pytest.mark.airflow31
-@pytest.mark.parametrize("cleared_after, mode", [("start_migration", "online"), ("final_backup", "online"), ("freeze_source", "offline")],
-                         ids=["replicating", "mid-cutover", "offline-before-final-backup"])
-def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication_in_real_airflow(rehearsal_world, monkeypatch, cleared_after, mode):
-    """`test_rollback.py`'s held-database case through Airflow's own clear, trigger rules and task state. db depends
-    on base; once db's start_migration has started its replication, a person clears base's `validate` with its
-    downstream tasks (base's `done`, db's whole chain, the rollbacks, run_outcome), and base's validation fails this
-    time (a person made its source writable since, so its target may lack writes: a failure no retry fixes, which
-    Airflow 2.6.3's `dag.test()`, counting no tries, needs to end). db's preflight ends upstream_failed without
-    running, the XComs of its earlier try still there (Airflow clears a task's XComs only when it runs again), and
-    db's rollback (one_failed) runs, asking Airflow for preflight's state in the run: it never ran in this try, so
-    nothing is rolled back: the migration replicates on into its RESTORING target, and the report names db held back
-    with its migration under way (was: skipped, "not started"). base's `done` ends upstream_failed
-    with its earlier try's `migrated` still there, and base's rollback runs: `run_outcome` reports base rolled back,
-    from done's state in the run (was: migrated, from that stale XCom). Cleared once db's final_backup had run (its
-    source frozen by this run for the cutover, none requested), db's rollback goes back to replicating instead: the
-    freeze undone, the replication kept (was: skipped, and the run ended with db's source frozen). An offline restore
-    cleared once its freeze_source had run, before its final backup (the one DMS waits for to finish), is rolled back
-    instead: the migration canceled, its RESTORING target removed, the freeze undone (was: skipped, the source frozen
-    while DMS waited for a final backup no step takes)."""
+def test_a_database_held_back_in_a_run_cleared_with_downstream_keeps_its_replication_in_real_airflow(rehearsal_world, monkeypatch):
+    """`test_rollback.py`'s held-database cases through Airflow's own clear, trigger rules and task state, in one run
+    (each run of `dag.test()` costs seconds of CPU on every version). Three databases depend on base, each on a source of
+    its own, and each is held at one point of its chain (its next task waits) until all three are there; then a person
+    clears base's `validate` with its downstream tasks (base's `done`, every chain, the rollbacks, run_outcome), and
+    base's validation fails this time (a person made its source writable since, so its target may lack writes: a
+    failure no retry fixes, which Airflow 2.6.3's `dag.test()`, counting no tries, needs to end). Each database's
+    preflight ends upstream_failed without running, the XComs of its earlier try still there (Airflow clears a task's
+    XComs only when it runs again), and its rollback (one_failed) runs, asking Airflow for preflight's state in the
+    run: it never ran in this try. `replicating` (its start_migration had started its replication): nothing is rolled
+    back, the migration replicates on into its RESTORING target, and the report names it held back with its migration
+    under way (was: skipped, "not started"). base's `done` ends upstream_failed with its earlier
+    try's `migrated` still there, and base's rollback runs: `run_outcome` reports base rolled back, from done's state
+    in the run (was: migrated, from that stale XCom). `mid_cutover` (its final_backup had run, its source frozen by this
+    run for the cutover, none requested): its rollback goes back to replicating instead, the freeze undone, the
+    replication kept (was: skipped, and the run ended with its source frozen). `offline_restore` (an offline restore
+    whose freeze_source had run, before its final backup, the one DMS waits for to finish): rolled back instead, the
+    migration canceled, its RESTORING target removed, the freeze undone (was: skipped, the source frozen while DMS
+    waited for a final backup no step takes)."""
     import airflow.models.dag as airflow_2_dag
     from airflow.utils.session import create_session
     from migration_orchestration_lib.airflow_compat import AIRFLOW_3
     from migration_rehearsal.world import World
     from world_view import WorldView
 
-    document = plan_with_databases([database_entry("base", "Base", target="db-prod"), database_entry("db", "Sales", depends_on=["base"], mode=mode)])
+    sources = {"replicating": "Sales", "mid_cutover": "Crm", "offline_restore": "Hr"}
+    document = plan_with_databases([database_entry("base", "Base", target="db-prod")] + [
+        database_entry(name, sources[name], depends_on=["base"], mode=mode) for name, (_, mode, _) in HELD_BACK.items()])
+    document["concurrency"]["maxMigrationsPerSourceServer"] = len(HELD_BACK)  # all three replicate at once from sql01
     plan = parse_plan(document)
-    world = WorldView(rehearsal_world, plan.database("db"), plan)
+    worlds = {name: WorldView(rehearsal_world, plan.database(name), plan) for name in HELD_BACK}
     dag_module = airflow_2_dag
     if AIRFLOW_3:
         import airflow.sdk.definitions.dag as dag_module
-    run_task, ran, cleared = dag_module._run_task, [], []
+    run_task, ran, reached, cleared = dag_module._run_task, [], {}, []
 
-    def then_a_person_clears_base_validate(*args, **kwargs):
-        result = run_task(*args, **kwargs)
+    def held_then_a_person_clears_base_validate(*args, **kwargs):
         ti = kwargs.get("ti") or args[0]
+        database, _, task = ti.task_id.partition(".")
+        if database in reached and task != "rollback":  # held where the clear finds it: its next task waits (for good)
+            time.sleep(0.1)  # dag.test() tries it again at once
+            return None
+        result = run_task(*args, **kwargs)
         ran.append(ti.task_id)
-        if ti.task_id == "db." + cleared_after and not cleared:
-            cleared.append((ti.run_id, [op["migrationStatus"] for op in world.operations()]))  # dag.test() hides an error here
+        if database in HELD_BACK and task == HELD_BACK[database][0] and str(getattr(ti.state, "value", ti.state)) == "success":
+            reached[database] = [op["migrationStatus"] for op in worlds[database].operations()]
+        if len(reached) == len(HELD_BACK) and not cleared:  # dag.test() hides an error here
+            cleared.append(ti.run_id)
             World(str(rehearsal_world)).update_database("sql01", "Base", readOnly=False)
             with create_session() as session:
                 clear_with_downstream(build_dag(plan, os.environ), ti.run_id, "base.validate", session)
         return result
 
-    monkeypatch.setattr(dag_module, "_run_task", then_a_person_clears_base_validate)
+    monkeypatch.setattr(dag_module, "_run_task", held_then_a_person_clears_base_validate)
     reports = outcome_reports(monkeypatch)
     state, states = run(document)
 
-    run_id, started = cleared[0]
-    assert started == ["InProgress"], "the earlier try started db's migration"
+    [run_id] = cleared
+    assert reached == {name: ["InProgress"] for name in HELD_BACK}, "the earlier try started each migration"
     assert states["base.validate"] == "failed" and states["base.done"] == "upstream_failed", states
-    assert states["db.preflight"] == "upstream_failed" and "started" in xcom_keys(run_id, "db.preflight"), "the earlier try's XCom"
-    assert states["db.start_migration"] == "upstream_failed" and states["db.rollback"] == "success", states
-    assert ran.count("db.preflight") == 1 and ran.count("db.rollback") == 1, "it ran once: %s" % ran
+    for name, (_, mode, rollback) in HELD_BACK.items():
+        world = worlds[name]
+        assert states[name + ".preflight"] == "upstream_failed" and "started" in xcom_keys(run_id, name + ".preflight"), (
+            "%s: the earlier try's XCom" % name)
+        assert states[name + ".start_migration"] == "upstream_failed" and states[name + ".rollback"] == rollback, (name, states)
+        assert ran.count(name + ".preflight") == 1 and ran.count(name + ".rollback") == 1, "%s ran once: %s" % (name, ran)
+        if mode == "offline":  # DMS waited for a final backup no step takes: rolled back
+            assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"] and world.target() is None, name
+        else:
+            assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "%s: the replication is never canceled" % name
+            assert world.target() is not None and world.target()["state"] == "RESTORING", "%s: its target is kept" % name
+        assert world.source_writable(), name
     assert state == "failed" and states["run_outcome"] == "failed", states
-    if mode == "offline":  # DMS waited for a final backup no step takes: rolled back
-        assert [op["migrationStatus"] for op in world.operations()] == ["Canceled"] and world.target() is None
-    else:
-        assert [op["migrationStatus"] for op in world.operations()] == ["InProgress"], "the replication is never canceled"
-        assert world.target() is not None and world.target()["state"] == "RESTORING", "its target is kept"
-    assert world.source_writable()
     # base's `done` (upstream_failed) keeps its earlier try's `migrated`: the report says what this try did
     assert states["base.rollback"] == "success" and "outcome" in xcom_keys(run_id, "base.done"), states
-    rolled_back, under_way = ("base", "held back with its migration under way in DMS, nothing undone (a run in which "
-                              "what it depends on migrates goes on with it: see its rollback's Succeeded event): db; ")
-    if cleared_after != "start_migration":
-        rolled_back, under_way = "base, db", ""
     assert reports == [
-        "migration run failed: 2 of 2 database(s) not migrated. rolled back: %s; not started (a dependency failed or "
-        "waits): -; %srollback failed or incomplete: -; migrated: -; waiting for the next cutover window (replicating): -"
-        % (rolled_back, under_way)
+        "migration run failed: 4 of 4 database(s) not migrated. rolled back: base, mid_cutover, offline_restore; not "
+        "started (a dependency failed or waits): -; held back with its migration under way in DMS, nothing undone (a run "
+        "in which what it depends on migrates goes on with it: see its rollback's Succeeded event): replicating; rollback "
+        "failed or incomplete: -; migrated: -; waiting for the next cutover window (replicating): -"
     ], "was: migrated: base"
 
 
