@@ -5,8 +5,9 @@ Decided from DMS and SQL state, read again in this task:
    hand: no step changes DMS or the source without preflight's XCom) is left alone, also where preflight ran in an
    earlier try of a run cleared since and was held back this time (its state, not its XCom: `StepContext.preflight_ran`),
    but where this run's freeze holds its source for an online cutover not yet requested: that one goes back to
-   replicating (`_held_back_after_this_runs_preflight`), and an offline restore not yet given its final backup is rolled back as
-   below; so is one a later run's
+   replicating (`_held_back_after_this_runs_preflight`; one whose migration runs on otherwise is left so, and said so:
+   `_left_under_way`), and an offline restore not yet given its final backup, or a source that freeze holds with no
+   migration running (none created yet, or ended since), is rolled back as below; so is one a later run's
    preflight began on since (`current_run`: this rollback was cleared in an old run), failing for a person; and so is
    one where DMS shows no migration into the target though this run recorded one there
    (`migration_stage._check_not_forgotten`: ARM's reads may lag right after a create), failing for a person;
@@ -209,8 +210,10 @@ def _held_back_after_this_runs_preflight(ctx: StepContext) -> Optional[StepResul
     """A database held back in this run (its preflight did not run in this try: `StepContext.preflight_ran`) after
     this run's preflight began on it (the record of its current run names this run): a person cleared a task it
     depends on with its downstream tasks, and that task failed again. None (never started in this run: nothing to
-    roll back) for any other, or where DMS reports no migration of the plan running or live (or one a run declared
-    migrated), one beside a foreign migration, or a source that cannot be read.
+    roll back) for any other, or where DMS reports a migration a run declared migrated, or no migration running or
+    live and nothing of this run holds the source, one beside a foreign migration, or a source that cannot be read.
+    Where this run's freeze holds the source and no migration runs (a SqlDb copy's freeze before DMS's create; a
+    migration that failed or was canceled since), it is rolled back as usual (`_roll_back_as_usual`), said first.
     Where this run's freeze holds the source of an online migration still replicating (its cutover under way, not
     requested), no other run may undo that freeze: it goes back to replicating, as after this run's own preflight
     failed (the freeze undone, the migration not canceled, its target kept). An offline restore (the plan's mode, or
@@ -229,17 +232,22 @@ def _held_back_after_this_runs_preflight(ctx: StepContext) -> Optional[StepResul
     held = ("%s was held back in this run before its final backup (%s): its offline migration is rolled back, or this "
             "run's freeze of its source would outlast the run while DMS waits for a final backup no step takes"
             % (database.name, cleared))
-    if database.restores_backups and held in recorded_actions(ctx):  # an earlier poke or try began so (below): on with it
-        return _roll_back_as_usual(ctx, held)
+    stopped = ("%s was held back in this run with its source frozen by this run and no migration running (%s): it is "
+               "rolled back as after any failure, or that freeze would outlast the run" % (database.name, cleared))
+    for began in (held, stopped):
+        if began in recorded_actions(ctx):  # an earlier poke or try of this rollback began so (below): on with it
+            return _roll_back_as_usual(ctx, began)
     _await_freezes_in_flight(ctx)  # a freeze the cleared freeze_source submitted may still land
     try:
         now = standing(ctx)
-        if not now.is_active and not (now.is_live and not declared_migrated(ctx, now.operation_id)):
+        if now.is_live and declared_migrated(ctx, now.operation_id):
             return None
         source = ctx.sql.source_state(database, "source-state-held-back")
     except (ForeignMigration, SourceHidden):
         return None
     frozen = not source_freeze.check_marker(ctx, database, source).refusal and source_freeze.frozen_by_dag(ctx, database, source)
+    if not now.is_active and not now.is_live:  # none created yet (a copy's freeze comes first), or ended since
+        return _roll_back_as_usual(ctx, stopped) if frozen else None
     if frozen and now.is_active and database.restores_backups:
         if not database.is_online or now.migration.offline:  # DMS's own offline flag too: it finishes by itself (`_finishes_on_its_own`)
             if not _given_its_last_backup(ctx, now):

@@ -850,3 +850,40 @@ def test_a_database_a_run_declared_migrated_and_held_back_in_a_later_run_is_not_
 
     assert states["db.rollback"] == "skipped" and second.outcome("db") == "not_started", second.errors
     assert [row["Status"] for row in rollback_events(tmp_path)] == []
+
+
+@pytest.mark.parametrize("target, stopped_after", [("mi-prod", "final_backup"), ("db-prod", "start_migration")], ids=["SqlMi", "SqlDb"])
+def test_a_database_held_back_after_its_migration_ended_under_this_runs_freeze_is_rolled_back(
+        rehearsal_world, monkeypatch, tmp_path, target, stopped_after):
+    """db's run stopped with its source frozen by this run (a managed instance's after its final backup, for the
+    cutover; a SqlDb copy's once started, its freeze before DMS's create), and a person canceled the migration before
+    the same clear held db back: no migration runs, and this run's freeze holds the source. Was: skipped, "never
+    started in this run", the source left frozen by this run after it ended (and a managed instance's canceled
+    restore's RESTORING target left). Now it is rolled back as after any failure (said first): the freeze undone, the
+    target removed as "What rollback may delete" allows (a SqlDb target, which existed before, kept), and a later run
+    migrates it."""
+    from migration_orchestration_lib.dms_gateway import MigrationTarget
+    from migration_orchestration_lib.rehearsal import rehearsal_services
+
+    monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, stopped_after, target,
+                                                          mode="offline" if target == "db-prod" else "online")
+    [migration] = world.operations()
+    plan = dag.get_task("db.rollback").plan
+    rehearsal_services(plan).dms.cancel(MigrationTarget.of(plan, plan.database("db")), migration["migrationOperationId"])
+    assert not world.source_writable()
+
+    states = driver.clear_held_back("db")
+
+    assert states["db.rollback"] == "success" and driver.outcome("db") == "rolled_back", driver.errors
+    assert world.source_writable(), "left frozen by this run's freeze"
+    if target == "mi-prod":
+        assert world.target() is None, "the canceled migration's RESTORING target is left"
+    else:
+        assert world.target() is not None, "a SqlDb target existed before: never removed"
+    [ended] = [row for row in rollback_events(tmp_path) if row["Status"] not in ("Started", "Running")]
+    assert ended["Status"] == "RolledBack" and ended["Message"].startswith(
+        "db was held back in this run with its source frozen by this run and no migration running"), ended
+    later = RunDriver(dag, world.observe)
+    later.run_database("db")
+    assert later.outcome("db") == "migrated", later.errors
