@@ -852,21 +852,23 @@ def test_a_database_a_run_declared_migrated_and_held_back_in_a_later_run_is_not_
     assert [row["Status"] for row in rollback_events(tmp_path)] == []
 
 
-@pytest.mark.parametrize("target, stopped_after", [("mi-prod", "final_backup"), ("db-prod", "start_migration")], ids=["SqlMi", "SqlDb"])
+@pytest.mark.parametrize("target, stopped_after, airflow_of", [
+    ("mi-prod", "final_backup", None), ("db-prod", "start_migration", None), ("mi-prod", "final_backup", "fabric_host.json"),
+], ids=["SqlMi", "SqlDb", "SqlMi-through-Data-Factory"])
 def test_a_database_held_back_after_its_migration_ended_under_this_runs_freeze_is_rolled_back(
-        rehearsal_world, monkeypatch, tmp_path, target, stopped_after):
+        rehearsal_world, monkeypatch, tmp_path, target, stopped_after, airflow_of):
     """db's run stopped with its source frozen by this run (a managed instance's after its final backup, for the
     cutover; a SqlDb copy's once started, its freeze before DMS's create), and a person canceled the migration before
     the same clear held db back: no migration runs, and this run's freeze holds the source. Was: skipped, "never
     started in this run", the source left frozen by this run after it ended (and a managed instance's canceled
     restore's RESTORING target left). Now it is rolled back as after any failure (said first): the freeze undone, the
     target removed as "What rollback may delete" allows (a SqlDb target, which existed before, kept), and a later run
-    migrates it."""
+    migrates it. Through Data Factory its reads and its unfreeze are pipeline runs across pokes."""
     from migration_orchestration_lib.dms_gateway import MigrationTarget
     from migration_orchestration_lib.rehearsal import rehearsal_services
 
     monkeypatch.setenv("MIGRATION_REHEARSAL_EVENTS_FILE", str(tmp_path / "events.jsonl"))
-    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, stopped_after, target,
+    dag, world, driver = run_of_a_dependent_stopped_after(rehearsal_world, stopped_after, target, airflow_of=airflow_of,
                                                           mode="offline" if target == "db-prod" else "online")
     [migration] = world.operations()
     plan = dag.get_task("db.rollback").plan
@@ -881,7 +883,10 @@ def test_a_database_held_back_after_its_migration_ended_under_this_runs_freeze_i
         assert world.target() is None, "the canceled migration's RESTORING target is left"
     else:
         assert world.target() is not None, "a SqlDb target existed before: never removed"
-    [ended] = [row for row in rollback_events(tmp_path) if row["Status"] not in ("Started", "Running")]
+    events = rollback_events(tmp_path)
+    if airflow_of:
+        assert len([row for row in events if row["Status"] == "Running"]) > 1, "one poke did it all: %s" % events
+    [ended] = [row for row in events if row["Status"] not in ("Started", "Running")]
     assert ended["Status"] == "RolledBack" and ended["Message"].startswith(
         "db was held back in this run with its source frozen by this run and no migration running"), ended
     later = RunDriver(dag, world.observe)
