@@ -227,8 +227,7 @@ def _held_back_after_this_runs_preflight(ctx: StepContext) -> Optional[StepResul
     database = ctx.database
     if ctx.services.records.get(current_run.current_run_key(ctx.plan.name, database.name)) != ctx.run_id:
         return None
-    waits_for = ", ".join(database.depends_on) or "what it depends on"
-    cleared = "a task upstream of it was cleared with its downstream tasks, and %s did not migrate" % waits_for
+    cleared = "a task upstream of it was cleared with its downstream tasks, and %s did not migrate" % _waits_for(database)
     held = ("%s was held back in this run before its final backup (%s): its offline migration is rolled back, or this "
             "run's freeze of its source would outlast the run while DMS waits for a final backup no step takes"
             % (database.name, cleared))
@@ -288,10 +287,14 @@ def _left_under_way(ctx: StepContext, now: Standing, frozen: bool, cleared: str)
         return_value=HELD_BACK_UNDER_WAY)
 
 
+def _waits_for(database: Any) -> str:
+    """What a database held back behind `depends_on` waits for."""
+    return ", ".join(database.depends_on) or "what it depends on"
+
+
 def _goes_on_with_it(database: Any, what: str) -> str:
     """The run that goes on with a database held back behind `depends_on`."""
-    waits_for = ", ".join(database.depends_on) or "what it depends on"
-    return "a run in which %s migrate%s %s" % (waits_for, "" if len(database.depends_on) > 1 else "s", what)
+    return "a run in which %s migrate%s %s" % (_waits_for(database), "" if len(database.depends_on) > 1 else "s", what)
 
 
 def _given_its_last_backup(ctx: StepContext, now: Standing) -> bool:
